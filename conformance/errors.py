@@ -1,0 +1,53 @@
+"""The error tree of the suite: harness and tool problems, never a server violation.
+
+    ConformanceError           a problem of ours or of the environment -> verdict ERROR
+    +-- ConfigError            bad CLI/env/file value (names key, layer and value)
+    +-- SpecError              openapi/ unreadable, unknown schema, unresolved $ref
+    +-- CatalogueError         openapi/requirements.yaml malformed or an unknown id
+    +-- BaselineError          malformed baseline file (with a hint)
+    +-- TransportError         cannot talk to the server at all
+        +-- ConnectError       refused, DNS, TLS
+        +-- TransportTimeout   no answer within the bound (never shadows TimeoutError)
+        +-- BudgetExceeded     the run's request budget is spent
+
+A server that answers wrongly is never an exception here: transport records what arrived
+and a check reports a Violation.
+"""
+
+from __future__ import annotations
+
+
+class ConformanceError(Exception):
+    """Base of every error raised by the suite itself."""
+
+
+class ConfigError(ConformanceError):
+    """A configuration value is unknown or invalid."""
+
+
+class SpecError(ConformanceError):
+    """The OpenAPI document cannot be loaded or a schema name is unknown."""
+
+
+class CatalogueError(ConformanceError):
+    """The requirement catalogue is malformed or an id is unknown."""
+
+
+class BaselineError(ConformanceError):
+    """The baseline file is malformed."""
+
+
+class TransportError(ConformanceError):
+    """The server could not be talked to at all."""
+
+
+class ConnectError(TransportError):
+    """The connection could not be made (refused, DNS, TLS)."""
+
+
+class TransportTimeout(TransportError):
+    """The server did not answer within the configured bound."""
+
+
+class BudgetExceeded(TransportError):
+    """The run's request budget is spent; no further request is sent."""

@@ -56,7 +56,7 @@ class Requirement:
     feature: str
     profile: str
     text: str
-    ref: str
+    ref: tuple[str, ...]  # decision numbers ("D8") and/or JSON pointers into nexhina.yaml
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,420 @@
+"""The pytest plugin (``pytest11`` entry point): options, markers, fixtures, verdicts, reports.
+
+Selection (profile), gating (features -> NOT_SUPPORTED), the level rule (MUST fails, SHOULD
+warns), the baseline and the reports all live here, so ``nexhina-conformance run`` and
+``pytest --pyargs conformance.suites --nexhina-base-url ...`` give the same results.
+State lives in ``config.stash``; nothing is global.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import __version__
+from conformance.baseline import load_baseline
+from conformance.config import Settings
+from conformance.errors import ConformanceError, TransportError
+from conformance.model import Level
+from conformance.recorder import VerdictRecorder
+from conformance.report import (
+    RunFacts,
+    new_report_dir,
+    terminal_summary,
+    write_allure_environment,
+    write_reports,
+)
+from conformance.requirements import Catalogue, load_catalogue
+from conformance.target import TargetSession, resolve_settings
+from conformance.verdicts import (
+    TEST_ERROR,
+    TEST_NOT_SUPPORTED,
+    TEST_PASSED,
+    TEST_VIOLATED,
+    ExitCode,
+    TestRecord,
+    aggregate,
+    apply_baseline,
+    gate,
+)
+
+log = logging.getLogger("conformance.plugin")
+
+_PROPERTY = "nexhina-record"
+_NOT_SUPPORTED_PREFIX = "NOT_SUPPORTED"
+
+
+@dataclass
+class RunState:
+    """Everything the plugin keeps for one pytest session (in ``config.stash``)."""
+
+    settings: Settings
+    catalogue: Catalogue
+    baseline: dict[str, str]
+    started: float = field(default_factory=time.time)
+    records: list[TestRecord] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    target: TargetSession | None = None
+
+
+STATE = pytest.StashKey[RunState]()
+RECORDER = pytest.StashKey[VerdictRecorder]()
+NOT_SUPPORTED = pytest.StashKey[str]()
+
+_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("base_url", "API root of the target, e.g. https://gw.example/v1 (default: the embedded reference)"),
+    ("api_key", "API key for the target (prefer NEXHINA_API_KEY: a flag may land in shell history)"),
+    ("target", "target file (TOML) describing the target: models, features, keys, budgets"),
+    ("profile", "core or full (default full)"),
+    ("report_dir", "where conformance-report.json and summary.md go (default reports/<UTC timestamp>)"),
+    ("baseline", "file of requirement ids known to fail on this target"),
+    ("seed", "seed of the property tests (default from the target file)"),
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Options in one group, each with a matching ini key (except the API key)."""
+    group = parser.getgroup("nexhina", "Nexhina conformance")
+    for name, help_text in _OPTIONS:
+        group.addoption(f"--nexhina-{name.replace('_', '-')}", dest=f"nexhina_{name}", default=None, help=help_text)
+        if name != "api_key":
+            parser.addini(f"nexhina_{name}", help_text, default=None)
+
+
+def _option(config: pytest.Config, name: str) -> str | None:
+    value = config.getoption(f"nexhina_{name}")
+    if value is None and name != "api_key":
+        value = config.getini(f"nexhina_{name}")
+    return str(value) if value not in (None, "") else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register markers and resolve the target settings (a bad value is a usage error)."""
+    config.addinivalue_line(
+        "markers", "requirements(*ids): the catalogue requirement ids this test may report"
+    )
+    config.addinivalue_line(
+        "markers", "feature(*names): features the target must declare, else the test is NOT_SUPPORTED"
+    )
+    cli = {name: _option(config, name) for name, _ in _OPTIONS}
+    try:
+        catalogue = load_catalogue()
+        settings = resolve_settings({k: v for k, v in cli.items() if v is not None}, os.environ)
+        baseline_path = cli.get("baseline")
+        baseline = load_baseline(Path(baseline_path), catalogue.ids()) if baseline_path else {}
+    except ConformanceError as exc:
+        raise pytest.UsageError(f"nexhina-conformance: {exc}") from exc
+    config.stash[STATE] = RunState(settings=settings, catalogue=catalogue, baseline=baseline)
+    config.pluginmanager.register(RunHooks(config), "nexhina-run")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the embedded reference if this process started one."""
+    state = config.stash.get(STATE, None)
+    if state is not None and state.target is not None:
+        state.target.close()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Target, suite and spec versions, and the declared features."""
+    state = config.stash[STATE]
+    settings = state.settings
+    target = settings.base_url or "embedded reference gateway (started on a free loopback port)"
+    return [
+        f"nexhina-conformance {__version__}: target {target}",
+        f"profile {settings.profile}; features: {', '.join(sorted(settings.features)) or '-'}",
+    ]
+
+
+def _declared_ids(item: pytest.Item) -> tuple[str, ...]:
+    ids: list[str] = []
+    for mark in item.iter_markers("requirements"):
+        ids.extend(str(a) for a in mark.args)
+    return tuple(dict.fromkeys(ids))
+
+
+def _needed_features(item: pytest.Item) -> tuple[str, ...]:
+    names: list[str] = []
+    for mark in item.iter_markers("feature"):
+        names.extend(str(a) for a in mark.args)
+    return tuple(dict.fromkeys(names))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Check every marker names known ids and features; keep only the profile's tests."""
+    state = config.stash[STATE]
+    known_features = state.catalogue.features()
+    problems: list[str] = []
+    keep: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        ids = _declared_ids(item)
+        problems += [f"{item.nodeid}: unknown requirement id {rid!r}" for rid in ids if rid not in state.catalogue]
+        problems += [
+            f"{item.nodeid}: unknown feature {name!r}" for name in _needed_features(item) if name not in known_features
+        ]
+        if ids and state.settings.profile == "core" and not any(
+            rid in state.catalogue and state.catalogue[rid].profile == "core" for rid in ids
+        ):
+            deselected.append(item)
+        else:
+            keep.append(item)
+    if problems:
+        raise pytest.UsageError("nexhina-conformance: bad markers:\n  " + "\n  ".join(problems))
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = keep
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test whose feature the target did not declare is NOT_SUPPORTED (reported, not run)."""
+    if not _declared_ids(item):
+        return
+    state = item.config.stash[STATE]
+    missing = [f for f in _needed_features(item) if f not in state.settings.features]
+    if missing:
+        reason = f"{_NOT_SUPPORTED_PREFIX}: the target does not declare {', '.join(missing)}"
+        item.stash[NOT_SUPPORTED] = reason
+        pytest.skip(reason)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """After the test body: a MUST violation fails the test, with the full failure text."""
+    result = yield
+    recorder = item.stash.get(RECORDER, None)
+    if recorder is not None and recorder.of_level(Level.MUST):
+        _attach_evidence(recorder)
+        pytest.fail(recorder.failure_text(Level.MUST), pytrace=False)
+    if recorder is not None and recorder.of_level(Level.SHOULD):
+        _attach_evidence(recorder)
+    return result
+
+
+def _attach_evidence(recorder: VerdictRecorder) -> None:
+    """Attach the redacted exchanges and the failure text to the Allure result."""
+    import allure
+
+    allure.attach(
+        recorder.failure_text(Level.MUST) or recorder.failure_text(Level.SHOULD),
+        name="violations",
+        attachment_type=allure.attachment_type.TEXT,
+    )
+    for name, text in recorder.transcripts():
+        allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> TestRecord | None:
+    """The TestRecord of one phase report, or None when the phase says nothing new."""
+    ids = _declared_ids(item)
+    if not ids:
+        return None
+    recorder = item.stash.get(RECORDER, None)
+    violations = recorder.records() if recorder is not None else ()
+    if report.when == "setup" and report.skipped:
+        reason = item.stash.get(NOT_SUPPORTED, None)
+        if reason is not None:
+            return TestRecord(item.nodeid, ids, TEST_NOT_SUPPORTED, message=reason)
+        return TestRecord(item.nodeid, ids, TEST_ERROR, message="a test of a declared feature was skipped")
+    if report.when == "setup" and report.failed:
+        return TestRecord(item.nodeid, ids, TEST_ERROR, message=_error_text(call))
+    if report.when != "call":
+        return None
+    if report.skipped:
+        return TestRecord(item.nodeid, ids, TEST_ERROR, violations, "a test of a declared feature was skipped")
+    excinfo = call.excinfo
+    if excinfo is not None and not (recorder is not None and recorder.of_level(Level.MUST)):
+        return TestRecord(item.nodeid, ids, TEST_ERROR, violations, _error_text(call))
+    return TestRecord(item.nodeid, ids, TEST_VIOLATED if violations else TEST_PASSED, violations)
+
+
+def _error_text(call: pytest.CallInfo[None]) -> str:
+    if call.excinfo is None:
+        return ""
+    exc = call.excinfo.value
+    kind = "transport" if isinstance(exc, TransportError) else "harness"
+    return f"{kind} error: {type(exc).__name__}: {exc}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach the test's record to the report (xdist carries it to the controller)."""
+    report = yield
+    record = _record(item, call, report)
+    if record is None:
+        return report
+    report.user_properties.append((_PROPERTY, json.dumps(record.to_json())))
+    state = item.config.stash[STATE]
+    must_failed = {v.requirement for v in record.violations if state.catalogue[v.requirement].level is Level.MUST}
+    if report.failed and record.outcome == TEST_VIOLATED and must_failed and must_failed <= state.baseline.keys():
+        # Known deviation: shown as xfail, so the run's output stays readable; verdict stays FAIL.
+        report.outcome = "skipped"
+        report.wasxfail = "baselined: " + ", ".join(sorted(must_failed))
+    elif record.outcome == TEST_ERROR and report.when == "call" and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = record.message
+    return report
+
+
+class RunHooks:
+    """Hooks that need the run's state: registered per session in ``pytest_configure``."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @property
+    def state(self) -> RunState:
+        """The run's state in the config stash."""
+        return self.config.stash[STATE]
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """Start the run's clock."""
+        self.state.started = time.time()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Collect records on the controller (or the only process)."""
+        for name, value in report.user_properties:
+            if name == _PROPERTY:
+                self.state.records.append(TestRecord.from_json(json.loads(str(value))))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """Aggregate verdicts, apply the baseline, write reports and set the gate's exit code."""
+        config = session.config
+        state = self.state
+        if hasattr(config, "workerinput") or not state.records:
+            return
+        results = aggregate(state.records, state.catalogue)
+        stale = apply_baseline(results, state.baseline)
+        code = gate(results, stale)
+        if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR):
+            code = ExitCode(int(exitstatus))
+        elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+            code = ExitCode.HARNESS_ERROR
+        facts = _facts(config, state, code, stale)
+        report_dir = _report_dir(config)
+        write_reports(report_dir, results, facts)
+        allure_dir = config.getoption("allure_report_dir", None)
+        if allure_dir:
+            write_allure_environment(Path(allure_dir), facts)
+        state.summary = terminal_summary(results, facts) + [f"reports: {report_dir}"]
+        session.exitstatus = int(code)
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        """The per-area summary that ends every conformance run."""
+        if not self.state.summary:
+            return
+        terminalreporter.section("nexhina conformance")
+        for line in self.state.summary:
+            terminalreporter.write_line(line)
+
+
+def _facts(config: pytest.Config, state: RunState, code: ExitCode, stale: list[str]) -> RunFacts:
+    from conformance.spec import spec_version
+
+    settings = state.settings
+    numprocesses = getattr(config.option, "numprocesses", None)
+    return RunFacts(
+        suite_version=__version__,
+        spec_version=spec_version(),
+        base_url=settings.base_url or "embedded reference gateway",
+        implementation_name=settings.implementation_name,
+        implementation_version=settings.implementation_version,
+        features=sorted(settings.features),
+        profile=settings.profile,
+        started=_iso(state.started),
+        finished=_iso(time.time()),
+        duration_s=time.time() - state.started,
+        seed=settings.properties.seed,
+        workers=int(numprocesses or 0),
+        exit_code=int(code),
+        embedded_reference=settings.base_url is None,
+        baseline=_option(config, "baseline"),
+        stale=tuple(stale),
+    )
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def _report_dir(config: pytest.Config) -> Path:
+    given = _option(config, "report_dir")
+    return Path(given) if given else new_report_dir()
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def _nexhina_target(pytestconfig: pytest.Config) -> Iterator[TargetSession]:
+    """The reachable target: starts the embedded reference when no base URL is given."""
+    state = pytestconfig.stash[STATE]
+    if state.target is None:
+        state.target = TargetSession.open(state.settings)
+    yield state.target
+
+
+@pytest.fixture(scope="session")
+def settings(_nexhina_target: TargetSession) -> Settings:
+    """The resolved target settings (base URL filled in for the embedded reference)."""
+    return _nexhina_target.settings
+
+
+@pytest.fixture(scope="session")
+def transport(_nexhina_target: TargetSession) -> Any:
+    """The one HTTP client of the run, with its budgets, bounds and redaction."""
+    return _nexhina_target.transport
+
+
+@pytest.fixture(scope="session")
+def models(settings: Settings) -> Mapping[str, str]:
+    """The model to use per capability (chat, responses, embeddings, ...)."""
+    return settings.models
+
+
+@pytest.fixture
+def verdict(request: pytest.FixtureRequest) -> VerdictRecorder:
+    """Where a test records the violations its checks found; the plugin decides the verdict."""
+    state = request.config.stash[STATE]
+    recorder = VerdictRecorder(state.catalogue, _declared_ids(request.node))
+    request.node.stash[RECORDER] = recorder
+    return recorder
+
+
+@pytest.fixture(autouse=True)
+def _nexhina_allure_labels(request: pytest.FixtureRequest) -> None:
+    """Allure labels: epic = area, feature, story = requirement id, severity from the level."""
+    ids = _declared_ids(request.node)
+    if not ids or request.config.getoption("allure_report_dir", None) is None:
+        return
+    import allure
+
+    catalogue = request.config.stash[STATE].catalogue
+    first = catalogue[ids[0]]
+    allure.dynamic.epic(first.id.split(".", 1)[0])
+    allure.dynamic.feature(first.feature)
+    for rid in ids:
+        allure.dynamic.story(rid)
+    levels = {catalogue[rid].level for rid in ids}
+    allure.dynamic.severity(
+        allure.severity_level.CRITICAL if Level.MUST in levels else allure.severity_level.NORMAL
+    )
+    callspec = getattr(request.node, "callspec", None)
+    label = getattr(request.node, "operation_label", None)
+    case = label or (callspec.id if callspec is not None else None)
+    if case:
+        # A per-case parameter keeps parametrised cases apart in Allure's history ids.
+        allure.dynamic.parameter("case", case)

@@ -133,14 +133,15 @@ def _run(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from conformance.reference.server import serve
 
-    return serve(
+    serve(
         host=args.host,
         port=args.port,
         api_key=args.api_key,
         faults=tuple(args.fault),
         write_target=args.write_target,
-        announce=_out,
+        on_ready=_out,
     )
+    return 0
 
 
 def _list(what: str) -> int:

@@ -65,11 +65,13 @@ def _file_url(layer: Mapping[str, object]) -> bool:
     return isinstance(target, Mapping) and bool(target.get("base_url"))
 
 
-def _merge(base: dict[str, object], over: Mapping[str, object]) -> dict[str, object]:
+def _merge(base: Mapping[str, object], over: Mapping[str, object]) -> dict[str, object]:
+    """Table-wise merge of two parsed target files (``over`` wins key by key)."""
     merged = dict(base)
     for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(dict(merged[key]), value)  # type: ignore[arg-type]
+        below = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(below, Mapping):
+            merged[key] = _merge(below, value)
         else:
             merged[key] = value
     return merged

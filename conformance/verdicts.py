@@ -57,6 +57,8 @@ class ViolationRecord:
 class TestRecord:
     """The outcome of one test: its declared requirements and what it recorded."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     nodeid: str
     requirements: tuple[str, ...]
     outcome: str

@@ -1,0 +1,114 @@
+"""Verdict aggregation, profile results, baseline and the gate (pure logic)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.model import Verdict
+from conformance.requirements import load_catalogue
+from conformance.verdicts import (
+    TEST_ERROR,
+    TEST_NOT_SUPPORTED,
+    TEST_PASSED,
+    TEST_VIOLATED,
+    ExitCode,
+    TestRecord,
+    ViolationRecord,
+    aggregate,
+    apply_baseline,
+    gate,
+    profile_members,
+    profile_result,
+)
+
+MUST_ID = "chat.stream.done-sentinel"
+SHOULD_ID = "chat.stream.role-not-repeated"
+FULL_ID = "rerank.sorted"
+
+
+def _violation(rid: str) -> ViolationRecord:
+    return ViolationRecord(requirement=rid, expected="x", actual="y", where="event[3]")
+
+
+def test_levels_decide_fail_versus_warn() -> None:
+    cat = load_catalogue()
+    records = [TestRecord("t1", (MUST_ID, SHOULD_ID), TEST_VIOLATED, (_violation(MUST_ID), _violation(SHOULD_ID)))]
+    results = aggregate(records, cat)
+    assert results[MUST_ID].verdict is Verdict.FAIL
+    assert results[SHOULD_ID].verdict is Verdict.WARN
+    assert results[MUST_ID].evidence[0].where == "event[3]"
+
+
+def test_worst_verdict_wins_across_tests() -> None:
+    cat = load_catalogue()
+    records = [
+        TestRecord("t1", (MUST_ID,), TEST_PASSED),
+        TestRecord("t2", (MUST_ID,), TEST_ERROR, message="transport error: timeout"),
+        TestRecord("t3", (MUST_ID,), TEST_PASSED),
+    ]
+    results = aggregate(records, cat)
+    assert results[MUST_ID].verdict is Verdict.ERROR
+    assert results[MUST_ID].tests == ["t1", "t2", "t3"]
+    records.append(TestRecord("t4", (MUST_ID,), TEST_VIOLATED, (_violation(MUST_ID),)))
+    assert aggregate(records, cat)[MUST_ID].verdict is Verdict.FAIL
+
+
+def test_error_is_kept_apart_from_fail() -> None:
+    cat = load_catalogue()
+    results = aggregate([TestRecord("t", (MUST_ID,), TEST_ERROR, message="harness error")], cat)
+    assert results[MUST_ID].verdict is Verdict.ERROR
+    assert gate(results, []) is ExitCode.HARNESS_ERROR
+
+
+def test_not_supported_gives_partial_profile() -> None:
+    cat = load_catalogue()
+    records = [TestRecord("a", (MUST_ID,), TEST_PASSED), TestRecord("b", (FULL_ID,), TEST_NOT_SUPPORTED)]
+    results = aggregate(records, cat)
+    assert results[FULL_ID].verdict is Verdict.NOT_SUPPORTED
+    assert profile_result(profile_members("core", results)) == "success"
+    assert profile_result(profile_members("full", results)) == "partial"
+    assert gate(results, []) is ExitCode.CONFORMANT
+
+
+@pytest.mark.parametrize(
+    ("outcome", "violations", "expected"),
+    [
+        (TEST_PASSED, (), "success"),
+        (TEST_VIOLATED, (_violation(MUST_ID),), "failure"),
+        (TEST_VIOLATED, (_violation(SHOULD_ID),), "success"),
+        (TEST_ERROR, (), "error"),
+    ],
+)
+def test_profile_results(outcome: str, violations: tuple[ViolationRecord, ...], expected: str) -> None:
+    cat = load_catalogue()
+    rid = violations[0].requirement if violations else MUST_ID
+    results = aggregate([TestRecord("t", (rid,), outcome, violations)], cat)
+    assert profile_result(profile_members("core", results)) == expected
+
+
+def test_baseline_allows_listed_failures_and_catches_stale_entries() -> None:
+    cat = load_catalogue()
+    results = aggregate(
+        [
+            TestRecord("t1", (MUST_ID,), TEST_VIOLATED, (_violation(MUST_ID),)),
+            TestRecord("t2", (FULL_ID,), TEST_PASSED),
+        ],
+        cat,
+    )
+    assert gate(results, []) is ExitCode.NOT_CONFORMANT
+    stale = apply_baseline(results, [MUST_ID])
+    assert stale == [] and gate(results, stale) is ExitCode.CONFORMANT
+    stale = apply_baseline(results, [FULL_ID])
+    assert stale == [FULL_ID] and results[FULL_ID].stale
+    assert gate(results, stale) is ExitCode.NOT_CONFORMANT
+
+
+def test_record_round_trips_through_json() -> None:
+    record = TestRecord("t", (MUST_ID,), TEST_VIOLATED, (_violation(MUST_ID),), "m")
+    assert TestRecord.from_json(record.to_json()) == record
+
+
+def test_unexercised_requirements_are_not_run() -> None:
+    results = aggregate([], load_catalogue())
+    assert all(r.verdict is None for r in results.values())
+    assert profile_result(profile_members("full", results)) == "not-run"

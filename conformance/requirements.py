@@ -172,7 +172,8 @@ def _parse(document: Any, source: Path) -> Catalogue:
 
 def _load(path: Path) -> Catalogue:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's safe loader when present (several times faster than pure Python).
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except OSError as exc:
         raise CatalogueError(f"cannot read the catalogue {path}: {exc}") from exc
     except yaml.YAMLError as exc:

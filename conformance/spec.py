@@ -84,6 +84,15 @@ def _default_spec_path() -> Path:
 SPEC_PATH: Final[Path] = _default_spec_path()
 
 
+#: libyaml's safe loader when present: the spec parses ~10x faster than in pure Python.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file safely (with libyaml when available)."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+
+
 @functools.cache
 def load_spec() -> dict[str, Any]:
     """The parsed OpenAPI document (loaded once; do not mutate it).
@@ -92,7 +101,7 @@ def load_spec() -> dict[str, Any]:
         SpecError: the file is missing, not YAML, or has no ``components.schemas``.
     """
     try:
-        document = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
+        document = read_yaml(SPEC_PATH)
     except OSError as exc:
         raise SpecError(f"cannot read {SPEC_PATH}: {exc}") from exc
     except yaml.YAMLError as exc:

@@ -1,0 +1,206 @@
+"""Running the reference gateway: ``serve`` (blocking), ``running_reference`` (a background
+server for one run or test) and ``target_file_text`` (the target file describing it).
+
+Owns the uvicorn wiring. The server only ever listens on a loopback address: it answers
+to well-known keys and is a test fixture, not a service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import ipaddress
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import uvicorn
+from starlette.types import ASGIApp
+
+import conformance
+from conformance.errors import ConfigError
+from conformance.reference.app import create_app
+from conformance.reference.config import ReferenceConfig
+from conformance.reference.faults import parse_faults
+from conformance.reference.models import MODELS
+
+logger = logging.getLogger("conformance.reference.server")
+
+NAME = "nexhina-reference"
+#: Seconds allowed for the background server to start and to stop.
+_START_TIMEOUT = 10.0
+_STOP_TIMEOUT = 10.0
+#: Target-file timeouts that keep the suite fast against the reference.
+_VIDEO_POLL_INTERVAL = 0.05
+_VIDEO_DEADLINE = 10.0
+#: Budgets written to the target file (the suite's defaults for a paid endpoint).
+_BUDGETS = {"max_requests": 2000, "max_tokens": 16, "retries_429": 2, "max_retry_after": 10.0}
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    api_key: str | None = None,
+    faults: Iterable[str] = (),
+    write_target: str | Path | None = None,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Run the reference gateway until interrupted (Ctrl-C / SIGTERM).
+
+    Args:
+        host: a loopback address (127.0.0.1, ::1 or localhost).
+        port: the port; 0 picks a free one (the base URL passed to ``on_ready`` says which).
+        api_key: the valid key (default ``sk-nexhina-reference``).
+        faults: fault names switched on for every request.
+        write_target: when given, the target file for this server is written there.
+        on_ready: called with the base URL once the socket listens (the CLI prints it).
+
+    Raises:
+        ConfigError: a non-loopback host, an unknown fault or a bad key.
+    """
+    config = ReferenceConfig(faults=parse_faults(faults))
+    if api_key:
+        config = dataclasses.replace(config, api_key=api_key)
+    sock = _listen(host, port)
+    base_url = _base_url(sock)
+    if write_target is not None:
+        Path(write_target).write_text(target_file_text(base_url, config), encoding="utf-8")
+    server = _server(create_app(config))
+    if on_ready is not None:
+        on_ready(base_url)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+@contextlib.contextmanager
+def running_reference(config: ReferenceConfig) -> Iterator[str]:
+    """Run the reference on a free 127.0.0.1 port in a background thread; yield its base URL.
+
+    On exit the server is asked to stop, its thread joined and its socket closed.
+
+    Raises:
+        RuntimeError: the server did not start (or stop) within its time bound.
+    """
+    with running_app(create_app(config)) as base_url:
+        yield base_url
+
+
+@contextlib.contextmanager
+def running_app(app: ASGIApp) -> Iterator[str]:
+    """Run any ASGI ``app`` as ``running_reference`` does (the self-tests pass stubbed apps)."""
+    sock = _listen("127.0.0.1", 0)
+    server = _server(app)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="nexhina-reference", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the reference gateway did not start")
+            time.sleep(0.002)
+        yield _base_url(sock)
+    finally:
+        server.should_exit = True
+        thread.join(_STOP_TIMEOUT)
+        sock.close()
+        if thread.is_alive():
+            raise RuntimeError("the reference gateway did not stop")
+
+
+def target_file_text(base_url: str, config: ReferenceConfig) -> str:
+    """The target file (TOML) that describes a reference server at ``base_url``."""
+    lines = [
+        "# Target file of the embedded Nexhina reference gateway (written by nexhina-conformance).",
+        "[target]",
+        f"base_url = {_toml(base_url)}",
+        f"api_key = {_toml(config.api_key)}",
+        f"name = {_toml(NAME)}",
+        f"version = {_toml(conformance.__version__)}",
+        f"features = [{', '.join(_toml(f) for f in _features())}]",
+        "",
+        "[models]",
+        *(f"{cap} = {_toml(model)}" for cap, model in MODELS.items()),
+        "",
+        "[keys]",
+        f"disabled = {_toml(config.disabled_key)}",
+        f"expired = {_toml(config.expired_key)}",
+        f"exhausted = {_toml(config.exhausted_key)}",
+        f"model_restricted = {_toml(config.model_restricted_key)}",
+        f"model_restricted_model = {_toml(config.model_restricted_model)}",
+        f"rate_limited = {_toml(config.rate_limited_key)}",
+        "",
+        "[limits]",
+        f"rate_limit_requests = {config.rate_limit_requests}",
+        f"rate_limit_window_seconds = {float(config.rate_limit_window_seconds)}",
+        f"body_limit_bytes = {config.body_limit_bytes}",
+        "",
+        "[timeouts]",
+        f"video_poll_interval = {_VIDEO_POLL_INTERVAL}",
+        f"video_deadline = {_VIDEO_DEADLINE}",
+        "",
+        "[budgets]",
+        *(f"{name} = {value}" for name, value in _BUDGETS.items()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _features() -> list[str]:
+    """Every feature of the requirement catalogue (the reference implements them all)."""
+    from conformance import spec  # the catalogue sits next to the spec
+
+    path = spec.openapi_dir() / "requirements.yaml"
+    document = spec.read_yaml(path)
+    return sorted({str(item["feature"]) for item in document["requirements"]})
+
+
+def _toml(text: str) -> str:
+    # A JSON string is a valid TOML basic string (same escapes).
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on a loopback ``host``; refuses any other address."""
+    resolved = "127.0.0.1" if host == "localhost" else host
+    try:
+        loopback = ipaddress.ip_address(resolved).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ConfigError(f"the reference gateway listens on loopback only (127.0.0.1, ::1, localhost), got {host!r}")
+    family = socket.AF_INET6 if ":" in resolved else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
+    # the listener says so, and without it every keep-alive answer waits ~40 ms (delayed ACK).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((resolved, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc}") from exc
+    sock.setblocking(False)
+    return sock
+
+
+def _base_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/v1"
+
+
+def _server(app: ASGIApp) -> uvicorn.Server:
+    uv_config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=1,
+    )
+    return uvicorn.Server(uv_config)

@@ -459,7 +459,33 @@ def resolve(
         where = _where(layer, "NEXHINA_FEATURES" if layer == "env" else "target.features", file_name)
         raise ConfigError(f"target.features: unknown capability {unknown[0]!r} from {where}; "
                           f"known: {', '.join(sorted(known))}")
+    _check_feature_prerequisites(features, values, sources, file_name)
     return _build(values, sources)
+
+
+#: Declared features that cannot be tested without these settings.
+_FEATURE_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "auth.disabled-key": ("keys.disabled",),
+    "auth.expired-key": ("keys.expired",),
+    "auth.exhausted-key": ("keys.exhausted",),
+    "auth.model-restricted-key": ("keys.model_restricted", "keys.model_restricted_model"),
+    "rate-limit": ("keys.rate_limited", "limits.rate_limit_requests", "limits.rate_limit_window_seconds"),
+    "body-limit": ("limits.body_limit_bytes",),
+})
+
+
+def _check_feature_prerequisites(
+    features: frozenset[str], values: Mapping[str, object], sources: Mapping[str, str], file_name: str | None
+) -> None:
+    """A declared feature whose key or limit is missing is a configuration error, not a test ERROR."""
+    for feature in sorted(features):
+        missing = [name for name in _FEATURE_NEEDS.get(feature, ()) if values.get(name) is None]
+        if missing:
+            where = _where(sources["target.features"], "target.features", file_name)
+            raise ConfigError(
+                f"target.features: {feature!r} is declared in {where} but {', '.join(missing)} "
+                "is not set; set it or do not declare the feature"
+            )
 
 
 def _build(values: Mapping[str, object], sources: Mapping[str, str]) -> Settings:

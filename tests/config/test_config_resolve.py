@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,23 @@ def test_load_target_file_errors_name_the_file(tmp_path: Path) -> None:
         load_target_file(bad)
     with pytest.raises(ConfigError, match="cannot read target file .*missing.toml"):
         load_target_file(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize(
+    ("feature", "missing"),
+    [
+        ("auth.disabled-key", "keys.disabled"),
+        ("auth.model-restricted-key", "keys.model_restricted"),
+        ("rate-limit", "keys.rate_limited"),
+        ("body-limit", "limits.body_limit_bytes"),
+    ],
+)
+def test_declared_feature_without_its_key_or_limit_is_a_config_error(feature: str, missing: str) -> None:
+    with pytest.raises(ConfigError, match=rf"{re.escape(feature)}.*{re.escape(missing)}"):
+        resolve({}, {}, {"target": {"features": [feature]}}, file_name="t.toml", known_features=[feature])
+
+
+def test_declared_feature_with_its_key_resolves() -> None:
+    file = {"target": {"features": ["auth.disabled-key"]}, "keys": {"disabled": "sk-off"}}
+    settings = resolve({}, {}, file, file_name="t.toml", known_features=["auth.disabled-key"])
+    assert "auth.disabled-key" in settings.features

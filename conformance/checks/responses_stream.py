@@ -1,0 +1,445 @@
+"""Pure checks of streamed Responses API events (SPEC-DECISIONS §15).
+
+This module owns the event-level rules of a Responses stream: ``event:`` equals ``data.type``;
+every event validates against the schema of its type; integer ``sequence_number`` strictly
+increasing (contiguous SHOULD); ``response.created`` first; the item/part lifecycle with
+consistent ``output_index``, ``content_index`` and ``item_id``; exactly one terminal event, last;
+the terminal response's text equals the joined deltas and its id equals created's; function-call
+argument deltas join to ``.done`` and to the final item.
+
+Event types this module does not know (reasoning, annotations, refusals, hosted tools...) are
+tolerated: they are neither schema-checked nor ordered, so a server streaming more than the
+Nexhina minimum never fails for it. A trailing ``[DONE]`` is tolerated (framing judges its
+position). Data in, violations out; no I/O.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeGuard
+
+from conformance import spec
+from conformance.checks.sse_framing import at, end_of, json_events, quote
+from conformance.model import SSEEvent, SSETranscript, Violation, truncate
+
+CREATED = "response.created"
+TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+KNOWN_TYPES = frozenset(
+    {
+        CREATED,
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "error",
+        *TERMINAL,
+    }
+)
+_ITEM_EVENTS = KNOWN_TYPES - TERMINAL - {CREATED, "response.in_progress", "error", "response.output_item.added"}
+
+Event = tuple[SSEEvent, dict[str, Any]]
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def stream_events(sse: SSETranscript) -> list[Event]:
+    """Every event carrying a JSON object, in order (a [DONE] anywhere is skipped, not a stop)."""
+    return json_events(sse, stop_at_done=False)
+
+
+def check_event_type_match(sse: SSETranscript) -> list[Violation]:
+    """An ``event:`` line, when present, equals ``data.type`` (``responses.stream.event-type-match``)."""
+    return [
+        Violation(
+            "responses.stream.event-type-match",
+            expected=f"event: {truncate(data.get('type'))} (the data's type)",
+            actual=f"event: {truncate(event.event)}: {quote(event)}",
+            where=at(event),
+        )
+        for event, data in stream_events(sse)
+        if event.event not in (None, "") and event.event != data.get("type")
+    ]
+
+
+@functools.cache
+def event_schema_names() -> Mapping[str, str]:
+    """Event type -> component schema name, read from the ``ResponseStreamEvent`` union of the spec."""
+    schemas = spec.load_spec().get("components", {}).get("schemas", {})
+    union = schemas.get("ResponseStreamEvent", {})
+    names: dict[str, str] = {}
+    for event_type, ref in union.get("discriminator", {}).get("mapping", {}).items():
+        names[event_type] = str(ref).rsplit("/", 1)[-1]
+    for key in ("oneOf", "anyOf"):
+        for alternative in union.get(key, []):
+            name = str(alternative.get("$ref", "")).rsplit("/", 1)[-1]
+            prop = schemas.get(name, {}).get("properties", {}).get("type", {})
+            const = prop.get("const", (prop.get("enum") or [None])[0])
+            if isinstance(const, str):
+                names.setdefault(const, name)
+    return MappingProxyType(names)
+
+
+def check_event_schema(sse: SSETranscript) -> list[Violation]:
+    """Every event of a known type validates against its type's schema (``responses.stream.event-schema``).
+
+    Unknown types are not validated: the OpenAI API streams many more than the Nexhina minimum.
+    sequence_number is left to ``check_sequence_numbers``.
+    """
+    names = event_schema_names()
+    out: list[Violation] = []
+    for event, data in stream_events(sse):
+        event_type = data.get("type")
+        if not isinstance(event_type, str) or event_type not in KNOWN_TYPES:
+            continue
+        if not _is_int(data.get("sequence_number")):
+            # check_sequence_numbers owns this field: a placeholder keeps it from being reported twice.
+            data = {**data, "sequence_number": 0}
+        schema = names.get(event_type, "ResponseStreamEvent")
+        out += spec.validate(data, schema, requirement="responses.stream.event-schema", where=at(event))
+    return out
+
+
+def check_sequence_numbers(sse: SSETranscript) -> list[Violation]:
+    """Integer sequence_number on every event, strictly increasing; contiguous as a SHOULD.
+
+    Emits ``responses.stream.sequence-number`` and ``responses.stream.sequence-contiguous``, each
+    at its first offending event (with a count of the others). Any start value is accepted.
+    """
+    found: dict[str, list[Violation]] = {}
+    previous: int | None = None
+    judge_gap = True  # right after a broken number a gap says nothing new: do not report it again
+    for event, data in stream_events(sse):
+        number = data.get("sequence_number")
+        where = at(event, "/sequence_number")
+        if not _is_int(number):
+            found.setdefault("responses.stream.sequence-number", []).append(
+                Violation("responses.stream.sequence-number", "an integer sequence_number",
+                          f"{truncate(number)}: {quote(event)}", where))
+            judge_gap = False
+            continue
+        if previous is not None and number <= previous:
+            found.setdefault("responses.stream.sequence-number", []).append(
+                Violation("responses.stream.sequence-number", f"sequence_number > {previous}",
+                          f"{number}: {quote(event)}", where))
+            judge_gap = False
+        elif previous is not None and number != previous + 1 and judge_gap:
+            found.setdefault("responses.stream.sequence-contiguous", []).append(
+                Violation("responses.stream.sequence-contiguous", f"sequence_number {previous + 1}",
+                          f"{number} (a gap after {previous})", where))
+        else:
+            judge_gap = True
+        previous = number
+    out: list[Violation] = []
+    for violations in found.values():
+        first = violations[0]
+        more = f" (and {len(violations) - 1} more events)" if len(violations) > 1 else ""
+        out.append(Violation(first.requirement, first.expected, first.actual + more, first.where))
+    return out
+
+
+def check_created_first(sse: SSETranscript) -> list[Violation]:
+    """The first event is response.created carrying the response id (``responses.stream.created-first``)."""
+    events = stream_events(sse)
+    if not events:
+        return [Violation("responses.stream.created-first", "response.created first", "no event", end_of(sse))]
+    event, data = events[0]
+    response = data.get("response")
+    if data.get("type") == CREATED and isinstance(response, dict) and isinstance(response.get("id"), str):
+        return []
+    return [Violation("responses.stream.created-first", "response.created with response.id first", quote(event),
+                      at(event))]
+
+
+@dataclass
+class _Item:
+    """What the lifecycle walker knows of one output item (keyed by output_index)."""
+
+    item_id: object
+    done: bool = False
+    open_part: int | None = None
+    part_type: object = None
+    text_done: bool = False
+    arguments_done: bool = False
+
+
+@dataclass
+class _Walker:
+    """Walks the events once, keeping the first violation per (output_index, requirement)."""
+
+    items: dict[int, _Item] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+    _reported: set[tuple[int, str]] = field(default_factory=set)
+
+    def report(self, index: int, requirement: str, expected: str, event: SSEEvent, pointer: str = "") -> None:
+        if (index, requirement) not in self._reported:
+            self._reported.add((index, requirement))
+            self.violations.append(Violation(requirement, expected, quote(event), at(event, pointer)))
+
+    def lifecycle(self, index: int, expected: str, event: SSEEvent) -> None:
+        self.report(index, "responses.stream.item-lifecycle", expected, event)
+
+    def walk(self, events: list[Event]) -> list[Violation]:
+        for event, data in events:
+            kind = data.get("type")
+            if kind == "response.completed":
+                for index, item in sorted(self.items.items()):
+                    if not item.done:
+                        self.lifecycle(index, f"output_item.done for output_index {index} before response.completed",
+                                       event)
+            elif kind == "response.output_item.added":
+                self._added(event, data)
+            elif kind in _ITEM_EVENTS and _is_int(data.get("output_index")):
+                self._item_event(event, data, str(kind))
+        return self.violations
+
+    def _added(self, event: SSEEvent, data: Mapping[str, Any]) -> None:
+        index = data.get("output_index")
+        if not isinstance(index, int) or isinstance(index, bool):
+            return  # the event schema reports it
+        if index in self.items:
+            self.lifecycle(index, f"one output_item.added for output_index {index}", event)
+            return
+        item = data.get("item")
+        self.items[index] = _Item(item.get("id") if isinstance(item, dict) else None)
+
+    def _item_event(self, event: SSEEvent, data: Mapping[str, Any], kind: str) -> None:
+        index: int = data["output_index"]
+        item = self.items.get(index)
+        if item is None:
+            self.lifecycle(index, f"output_item.added for output_index {index} before {kind}", event)
+            return
+        if item.done:
+            self.lifecycle(index, f"nothing for output_index {index} after its output_item.done", event)
+            return
+        raw = data.get("item") if kind == "response.output_item.done" else None
+        item_id = raw.get("id") if isinstance(raw, dict) else data.get("item_id")
+        if item_id is not None and item.item_id is not None and item_id != item.item_id:
+            pointer = "/item/id" if kind == "response.output_item.done" else "/item_id"
+            self.report(index, "responses.stream.consistent-indexes",
+                        f"item_id {truncate(item.item_id)} of output_index {index}", event, pointer)
+        if item.item_id is None:
+            item.item_id = item_id
+        self._step(index, item, event, data, kind)
+
+    def _step(self, index: int, item: _Item, event: SSEEvent, data: Mapping[str, Any], kind: str) -> None:
+        if kind == "response.content_part.added":
+            if item.open_part is not None:
+                self.lifecycle(index, "content_part.done before the next content_part.added", event)
+            part = data.get("part")
+            content_index = data.get("content_index")
+            item.open_part = content_index if _is_int(content_index) else -1
+            item.part_type = part.get("type") if isinstance(part, dict) else None
+            item.text_done = False
+        elif kind in ("response.output_text.delta", "response.output_text.done", "response.content_part.done"):
+            self._in_part(index, item, event, data, kind)
+        elif kind == "response.function_call_arguments.delta" and item.arguments_done:
+            self.lifecycle(index, "no arguments delta after function_call_arguments.done", event)
+        elif kind == "response.function_call_arguments.done":
+            item.arguments_done = True
+        elif kind == "response.output_item.done":
+            if item.open_part is not None:
+                self.lifecycle(index, "content_part.done before output_item.done", event)
+            item.done = True
+
+    def _in_part(self, index: int, item: _Item, event: SSEEvent, data: Mapping[str, Any], kind: str) -> None:
+        if item.open_part is None:
+            self.lifecycle(index, f"content_part.added before {kind}", event)
+            return
+        content_index = data.get("content_index")
+        if _is_int(content_index) and item.open_part >= 0 and content_index != item.open_part:
+            self.report(index, "responses.stream.consistent-indexes",
+                        f"content_index {item.open_part} of the open part", event, "/content_index")
+        if kind == "response.output_text.delta" and item.text_done:
+            self.lifecycle(index, "no text delta after output_text.done", event)
+        elif kind == "response.output_text.done":
+            if item.text_done:
+                self.lifecycle(index, "one output_text.done per content part", event)
+            item.text_done = True
+        elif kind == "response.content_part.done":
+            if item.part_type == "output_text" and not item.text_done:
+                self.lifecycle(index, "output_text.done before content_part.done", event)
+            item.open_part = None
+
+
+def check_item_lifecycle(sse: SSETranscript) -> list[Violation]:
+    """Items go added, (part added, text deltas, text done, part done)*, done (``responses.stream.item-lifecycle``).
+
+    Every item must be done before ``response.completed``; an incomplete or failed response may
+    leave items open. One violation per output_index.
+    """
+    return [v for v in _Walker().walk(stream_events(sse)) if v.requirement == "responses.stream.item-lifecycle"]
+
+
+def check_consistent_indexes(sse: SSETranscript) -> list[Violation]:
+    """item_id and content_index agree with their item and part (``responses.stream.consistent-indexes``)."""
+    return [v for v in _Walker().walk(stream_events(sse)) if v.requirement == "responses.stream.consistent-indexes"]
+
+
+def _terminals(events: list[Event]) -> list[int]:
+    return [k for k, (_, data) in enumerate(events) if data.get("type") in TERMINAL]
+
+
+def terminal_event(sse: SSETranscript) -> Event | None:
+    """The first terminal event (completed, incomplete or failed), if any."""
+    events = stream_events(sse)
+    found = _terminals(events)
+    return events[found[0]] if found else None
+
+
+def check_single_terminal(sse: SSETranscript) -> list[Violation]:
+    """Exactly one terminal event, and nothing but a [DONE] after it (``responses.stream.single-terminal``)."""
+    requirement = "responses.stream.single-terminal"
+    events = stream_events(sse)
+    found = _terminals(events)
+    if not found:
+        last = f"; last event: {quote(events[-1][0])}" if events else ""
+        return [Violation(requirement, "one of response.completed, response.incomplete, response.failed, last",
+                          f"no terminal event in {len(events)} events{last}", end_of(sse))]
+    out = [Violation(requirement, "exactly one terminal event", quote(events[k][0]), at(events[k][0]))
+           for k in found[1:]]
+    after = [k for k in range(found[0] + 1, len(events)) if k not in found]
+    if after:
+        event = events[after[0]][0]
+        out.append(Violation(requirement, f"the terminal event (event[{events[found[0]][0].index}]) last",
+                             quote(event), at(event)))
+    return out
+
+
+def _text_deltas(events: list[Event]) -> tuple[dict[tuple[object, object], str], dict[tuple[object, object], str]]:
+    """Joined output_text deltas keyed by (item_id, content_index) and by (output_index, content_index)."""
+    by_id: dict[tuple[object, object], str] = {}
+    by_position: dict[tuple[object, object], str] = {}
+    for _, data in events:
+        if data.get("type") == "response.output_text.delta" and isinstance(data.get("delta"), str):
+            part = data.get("content_index")
+            by_id[(data.get("item_id"), part)] = by_id.get((data.get("item_id"), part), "") + data["delta"]
+            key = (data.get("output_index"), part)
+            by_position[key] = by_position.get(key, "") + data["delta"]
+    return by_id, by_position
+
+
+def check_terminal_text(sse: SSETranscript) -> list[Violation]:
+    """The terminal response's output_text parts equal the joined text deltas (``responses.stream.terminal-text``).
+
+    Not judged for response.failed, whose output may be partial.
+    """
+    events = stream_events(sse)
+    found = _terminals(events)
+    if not found:
+        return []
+    event, data = events[found[0]]
+    response = data.get("response")
+    if data.get("type") == "response.failed" or not isinstance(response, dict):
+        return []
+    by_id, by_position = _text_deltas(events)
+    output = response.get("output")
+    out: list[Violation] = []
+    seen: set[tuple[object, object]] = set()
+    for pos, item in enumerate(output if isinstance(output, list) else []):
+        if not isinstance(item, dict) or not isinstance(item.get("content"), list):
+            continue
+        for j, part in enumerate(item["content"]):
+            if not isinstance(part, dict) or part.get("type") != "output_text":
+                continue
+            seen.add((pos, j))
+            streamed = by_id.get((item.get("id"), j), by_position.get((pos, j), ""))
+            if part.get("text") != streamed:
+                out.append(Violation("responses.stream.terminal-text", f"the joined deltas {truncate(streamed)}",
+                                     truncate(part.get("text")), at(event, f"/response/output/{pos}/content/{j}/text")))
+    for (at_output, at_part), text in sorted(by_position.items(), key=str):
+        if (at_output, at_part) not in seen and text:
+            out.append(Violation("responses.stream.terminal-text",
+                                 f"the streamed text of output_index {at_output}, content_index {at_part} "
+                                 "in the terminal response",
+                                 f"no output_text part there; streamed {truncate(text)}",
+                                 at(event, "/response/output")))
+    return out
+
+
+def check_terminal_id(sse: SSETranscript) -> list[Violation]:
+    """The terminal response's id equals response.created's (``responses.stream.terminal-id``)."""
+    events = stream_events(sse)
+    created = next((d.get("response") for _, d in events if d.get("type") == CREATED), None)
+    created_id = created.get("id") if isinstance(created, dict) else None
+    found = _terminals(events)
+    if not isinstance(created_id, str) or not found:
+        return []  # created-first and single-terminal report what is missing
+    event, data = events[found[0]]
+    response = data.get("response")
+    terminal_id = response.get("id") if isinstance(response, dict) else None
+    if terminal_id == created_id:
+        return []
+    return [Violation("responses.stream.terminal-id", f"id {truncate(created_id)} of response.created",
+                      truncate(terminal_id), at(event, "/response/id"))]
+
+
+def check_function_call_arguments(sse: SSETranscript) -> list[Violation]:
+    """Argument deltas join to ``.done``, to output_item.done's item and to the terminal item.
+
+    Requirement ``responses.stream.function-call-arguments``; compared per output_index, as exact
+    strings (the deltas are fragments of that very string). The terminal item is not compared for
+    response.failed, and a missing ``.done`` is reported only when the response completed.
+    """
+    events = stream_events(sse)
+    deltas: dict[int, list[str]] = {}
+    done: dict[int, Event] = {}
+    item_done: dict[int, Event] = {}
+    for event, data in events:
+        index, kind = data.get("output_index"), data.get("type")
+        if not _is_int(index):
+            continue
+        if kind == "response.function_call_arguments.delta" and isinstance(data.get("delta"), str):
+            deltas.setdefault(index, []).append(data["delta"])
+        elif kind == "response.function_call_arguments.done":
+            done.setdefault(index, (event, data))
+        elif kind == "response.output_item.done" and isinstance(data.get("item"), dict):
+            if data["item"].get("type") == "function_call":
+                item_done.setdefault(index, (event, data))
+    terminal = terminal_event(sse)
+    out: list[Violation] = []
+    for index in sorted(set(deltas) | set(done) | set(item_done)):
+        out += _arguments_agree(index, deltas.get(index), done.get(index), item_done.get(index), terminal, sse)
+    return out
+
+
+def _arguments_agree(index: int, deltas: list[str] | None, done: Event | None, item_done: Event | None,
+                     terminal: Event | None, sse: SSETranscript) -> list[Violation]:
+    requirement = "responses.stream.function-call-arguments"
+    out: list[Violation] = []
+    expected: object = "".join(deltas) if deltas is not None else None
+    if done is not None:
+        done_args = done[1].get("arguments")
+        if expected is not None and done_args != expected:
+            out.append(Violation(requirement, f"the joined deltas {truncate(expected)}", truncate(done_args),
+                                 at(done[0], "/arguments")))
+        expected = done_args
+    elif deltas is not None and terminal is not None and terminal[1].get("type") == "response.completed":
+        # An incomplete or failed response may stop mid-call; a completed one has finished every call.
+        out.append(Violation(requirement, f"function_call_arguments.done for output_index {index}",
+                             f"none after {len(deltas)} deltas", end_of(sse)))
+    candidates: list[tuple[Event, object, str]] = []
+    if item_done is not None:
+        candidates.append((item_done, item_done[1]["item"].get("arguments"), "/item/arguments"))
+    if terminal is not None and terminal[1].get("type") != "response.failed":
+        response = terminal[1].get("response")
+        output = response.get("output") if isinstance(response, dict) else None
+        if isinstance(output, list) and index < len(output) and isinstance(output[index], dict):
+            if output[index].get("type") == "function_call":
+                candidates.append((terminal, output[index].get("arguments"), f"/response/output/{index}/arguments"))
+    for (event, _), value, pointer in candidates:
+        if expected is None:
+            expected = value
+        elif value != expected:
+            out.append(Violation(requirement, f"arguments {truncate(expected)} as streamed", truncate(value),
+                                 at(event, pointer)))
+    return out

@@ -1,0 +1,92 @@
+"""Checks for POST /moderations (SPEC-DECISIONS §22, catalogue moderation.*).
+
+Owns: one result per input, the 13 category keys in both maps, scores within [0, 1] and
+``flagged`` consistent with the categories. Imports conformance.model and conformance.spec only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from conformance import spec
+from conformance.model import Violation, truncate
+
+CATEGORIES = frozenset({
+    "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+    "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence",
+    "violence/graphic",
+})
+
+# Missing keys (reported at the map) and scores belong to the dedicated checks; a category
+# flag of the wrong type stays a schema error.
+_OWNED = (
+    re.compile(r"^/results/\d+/(categories|category_scores)$"),
+    re.compile(r"^/results/\d+/category_scores/"),
+    re.compile(r"^/results/\d+/flagged$"),
+)
+
+
+def _results(body: Any) -> list[Any]:
+    results = body.get("results") if isinstance(body, dict) else None
+    return results if isinstance(results, list) else []
+
+
+def _map(result: Any, name: str) -> dict[str, Any] | None:
+    value = result.get(name) if isinstance(result, dict) else None
+    return value if isinstance(value, dict) else None
+
+
+def check_moderation_schema(body: Any) -> list[Violation]:
+    """The answer validates against ModerationResponse (minus what dedicated checks own)."""
+    return [
+        v
+        for v in spec.validate(body, "ModerationResponse", requirement="moderation.schema")
+        if not any(p.match(v.where or "") for p in _OWNED)
+    ]
+
+
+def check_one_per_input(body: Any, inputs: int) -> list[Violation]:
+    """One result per input."""
+    count = len(_results(body))
+    if count == inputs:
+        return []
+    return [Violation("moderation.one-per-input", f"{inputs} results (one per input)", str(count), "/results")]
+
+
+def check_category_keys(body: Any) -> list[Violation]:
+    """categories and category_scores both carry exactly the 13 category keys."""
+    found = []
+    for i, result in enumerate(_results(body)):
+        for name in ("categories", "category_scores"):
+            keys = set(_map(result, name) or {})
+            if keys != CATEGORIES:
+                missing, extra = sorted(CATEGORIES - keys), sorted(keys - CATEGORIES)
+                found.append(Violation("moderation.category-keys", "exactly the 13 category keys",
+                                       truncate({"missing": missing, "unexpected": extra}), f"/results/{i}/{name}"))
+    return found
+
+
+def check_scores(body: Any) -> list[Violation]:
+    """Every category score is a number within [0, 1]."""
+    found = []
+    for i, result in enumerate(_results(body)):
+        for key, score in sorted((_map(result, "category_scores") or {}).items()):
+            if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+                found.append(Violation("moderation.score-range", "a number within [0, 1]", truncate(score),
+                                       f"/results/{i}/category_scores/{key.replace('/', '~1')}"))
+    return found
+
+
+def check_flagged(body: Any) -> list[Violation]:
+    """flagged is true exactly when some category is true (null counts as false)."""
+    found = []
+    for i, result in enumerate(_results(body)):
+        categories = _map(result, "categories")
+        if categories is None or not isinstance(result, dict):
+            continue
+        expected = any(value is True for value in categories.values())
+        if result.get("flagged") is not expected:
+            found.append(Violation("moderation.flagged-consistent", f"flagged {str(expected).lower()}",
+                                   truncate(result.get("flagged")), f"/results/{i}/flagged"))
+    return found

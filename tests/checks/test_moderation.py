@@ -46,8 +46,15 @@ def test_category_keys() -> None:
     body = answer(result(), result())
     del body["results"][1]["category_scores"]["illicit"]
     body["results"][0]["categories"]["spam"] = False
-    assert pairs(md.check_category_keys(body)) == [("moderation.category-keys", "/results/0/categories"),
+    assert pairs(md.check_category_keys(body)) == [("moderation.category-keys", "/results/0"),
                                                    ("moderation.category-keys", "/results/1/category_scores")]
+
+
+def test_an_extra_category_in_both_maps_is_conformant() -> None:
+    body = answer(result())
+    body["results"][0]["categories"]["spam"] = False
+    body["results"][0]["category_scores"]["spam"] = 0.01
+    assert md.check_category_keys(body) == []
 
 
 @pytest.mark.parametrize("score", [1.5, -0.1, "0.5", None, True])

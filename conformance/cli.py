@@ -69,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _spec()
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:  # `... | head`: the reader has seen enough
+        return 0
     _parser().print_help()
     return int(ExitCode.USAGE_ERROR)
 
@@ -157,10 +159,11 @@ def _list(what: str) -> int:
         for name, description in catalogue().items():
             _out(f"{name:<50} {description}")
         return 0
-    import pytest
+    from conformance.inventory import collect_suite_tests
 
-    return int(pytest.main(["-c", str(_RUN_INI), "--rootdir", str(Path.cwd()), "--pyargs",
-                            "conformance.suites", "--collect-only", "-q"]))
+    for test in collect_suite_tests():
+        _out(f"{test.nodeid:<70} {', '.join(test.requirements)}")
+    return 0
 
 
 def _report(directory: Path) -> int:

@@ -442,8 +442,10 @@ def check_stream_equals_nonstream(sse: SSETranscript, response: Mapping[str, Any
                 )
             )
         streamed_finish = finishes.get(index) if _is_int(index) else None
-        # A missing or out-of-enum streamed finish_reason is reported by check_finish, not again here.
-        if streamed_finish in FINISH_REASONS and streamed_finish != choice.get("finish_reason"):
+        # A missing or out-of-enum finish_reason on either side is reported by its own check
+        # (check_finish, chat.response.finish-reason), not again here.
+        plain_finish = choice.get("finish_reason")
+        if streamed_finish in FINISH_REASONS and plain_finish in FINISH_REASONS and streamed_finish != plain_finish:
             out.append(
                 Violation(
                     requirement,
@@ -456,13 +458,17 @@ def check_stream_equals_nonstream(sse: SSETranscript, response: Mapping[str, Any
     return out
 
 
+def _adds_up(usage: Mapping[str, Any]) -> bool:
+    prompt, completion, total = (usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
+    return _is_int(prompt) and _is_int(completion) and total == prompt + completion
+
+
 def _compare_usage(streamed: object, plain: object, requirement: str) -> list[Violation]:
     if not isinstance(streamed, dict) or not isinstance(plain, dict):
         return []
     keys: tuple[str, ...] = ("prompt_tokens", "completion_tokens", "total_tokens")
-    prompt, completion, total = (streamed.get(k) for k in keys)
-    if not (_is_int(prompt) and _is_int(completion) and total == prompt + completion):
-        keys = keys[:2]  # a streamed total that does not add up is usage-total's to report
+    if not (_adds_up(streamed) and _adds_up(plain)):
+        keys = keys[:2]  # a total that does not add up is reported by the usage-total checks
     mine = {k: streamed.get(k) for k in keys}
     theirs = {k: plain.get(k) for k in keys}
     if mine == theirs:

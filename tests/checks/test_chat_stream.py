@@ -413,3 +413,14 @@ def test_a_realistic_stream_passes_every_check() -> None:
     ]
     assert violations == []
     assert cs.joined_content(sse) == {0: "Hi", 1: "Hello!"}
+
+
+def test_equals_nonstream_leaves_broken_plain_values_to_their_checks() -> None:
+    sse = transcript(*GOOD_USAGE)
+    # An out-of-enum plain finish_reason is chat.response.finish-reason's to report.
+    assert cs.check_stream_equals_nonstream(sse, plain(finish="done")) == []
+    # A plain total that does not add up is chat.response.usage-total's; the parts still compare.
+    assert cs.check_stream_equals_nonstream(sse, plain(tokens=(5, 3, 99))) == []
+    assert found(cs.check_stream_equals_nonstream(sse, plain(tokens=(6, 3, 99)))) == [
+        ("chat.stream.equals-nonstream", "/usage")
+    ]

@@ -134,9 +134,8 @@ def test_faults_break_their_format(task: str) -> None:
     assert not vtt.startswith("WEBVTT") and ordered(cue_times(vtt, VTT_TIME))
     verbose = run(task, faults(f"{area}.verbose-json"), response_format="verbose_json")
     assert "segments" not in verbose and verbose["text"]
-    with pytest.raises(ApiError) as caught:
-        transcription.transcribe({}, None, faults(f"{area}.missing-file"), task=task)
-    assert caught.value.status == 500
+    accepted = transcription.transcribe({}, None, faults(f"{area}.missing-file"), task=task)
+    assert isinstance(accepted, dict) and "text" in accepted
 
 
 def test_faults_of_one_task_leave_the_other_alone() -> None:

@@ -38,13 +38,23 @@ WEATHER = {
         },
     },
 }
-TIME = {"type": "function", "function": {"name": "get_time", "parameters": {
-    "type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]}}}
+TIME = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]},
+    },
+}
 TOOLS = [WEATHER, TIME]
 TOOL_CONVERSATION = [
     {"role": "user", "content": "Weather in Paris?"},
-    {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+    {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+        ],
+    },
     {"role": "tool", "tool_call_id": "call_1", "content": "Sunny and 21 degrees"},
 ]
 FINISH = {"stop", "length", "tool_calls", "content_filter", "function_call"}
@@ -157,9 +167,15 @@ def test_json_object_content_parses_and_fits_the_budget() -> None:
 
 
 def test_json_schema_content_validates() -> None:
-    schema = {"type": "object", "required": ["name", "age", "tags"], "properties": {
-        "name": {"type": "string"}, "age": {"type": "integer", "minimum": 18},
-        "tags": {"type": "array", "items": {"type": "string"}, "minItems": 2}}}
+    schema = {
+        "type": "object",
+        "required": ["name", "age", "tags"],
+        "properties": {
+            "name": {"type": "string"},
+            "age": {"type": "integer", "minimum": 18},
+            "tags": {"type": "array", "items": {"type": "string"}, "minItems": 2},
+        },
+    }
     fmt = {"type": "json_schema", "json_schema": {"name": "person", "schema": schema}}
     for content in texts(plain({**BASE, "response_format": fmt, "n": 2})):
         Draft202012Validator(schema).validate(json.loads(content or ""))
@@ -268,8 +284,13 @@ def _judge_json(content: str, kind: str | None, body: dict[str, Any]) -> set[str
 
 
 NAMED = {"type": "function", "function": {"name": "get_weather"}}
-PERSON = {"type": "json_schema", "json_schema": {"name": "p", "schema": {
-    "type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}}}
+PERSON = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "p",
+        "schema": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+    },
+}
 PLAIN_CASES: list[tuple[str, dict[str, Any]]] = [
     ("chat.response.schema", BASE),
     ("chat.response.object", BASE),

@@ -20,12 +20,29 @@ from conformance.reference.faultset import FaultSet
 
 BASE: dict[str, Any] = {"model": "ref-chat", "messages": [{"role": "user", "content": "Say alpha beta gamma delta"}]}
 TOOLS = [
-    {"type": "function", "function": {"name": "get_weather", "parameters": {
-        "type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1}},
-        "required": ["city", "days"]}}},
-    {"type": "function", "function": {"name": "get_time", "parameters": {
-        "type": "object", "properties": {"tz": {"type": "string", "enum": ["UTC", "CET"]}}, "required": ["tz"],
-        "additionalProperties": False}}},
+    {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1}},
+                "required": ["city", "days"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "get_time",
+            "parameters": {
+                "type": "object",
+                "properties": {"tz": {"type": "string", "enum": ["UTC", "CET"]}},
+                "required": ["tz"],
+                "additionalProperties": False,
+            },
+        },
+    },
 ]
 FINISH = {"stop", "length", "tool_calls", "content_filter", "function_call"}
 USAGE = {"include_usage": True}
@@ -60,7 +77,7 @@ def parse_sse(raw: bytes) -> list[str]:
     for block in text[:-2].split("\n\n"):
         lines = block.split("\n")
         assert all(line.startswith("data: ") for line in lines), block
-        events.append("\n".join(line[len("data: "):] for line in lines))
+        events.append("\n".join(line[len("data: ") :] for line in lines))
     return events
 
 
@@ -147,7 +164,7 @@ def _judge_choice(entries: list[dict[str, Any]]) -> set[str]:
     finishing = [k for k, e in enumerate(entries) if e["finish_reason"] is not None]
     if len(finishing) != 1:
         broken.add("chat.stream.single-finish")
-    if finishing and any(e["finish_reason"] is None for e in entries[finishing[0] + 1:]):
+    if finishing and any(e["finish_reason"] is None for e in entries[finishing[0] + 1 :]):
         broken.add("chat.stream.finish-last")
     if any(entries[k]["finish_reason"] not in FINISH for k in finishing):
         broken.add("chat.stream.finish-reason-enum")
@@ -188,8 +205,11 @@ def _judge_usage(chunks: list[dict[str, Any]], body: dict[str, Any]) -> set[str]
     usage_only = [k for k, c in enumerate(chunks) if c["choices"] == [] and c.get("usage")]
     others = [c for k, c in enumerate(chunks) if k not in usage_only]
     if not (body.get("stream_options") or {}).get("include_usage"):
-        return broken | ({"chat.stream.no-usage-unrequested"} if usage_only else set()) | (
-            {"chat.stream.usage-absent-elsewhere"} if any(c.get("usage") is not None for c in others) else set())
+        return (
+            broken
+            | ({"chat.stream.no-usage-unrequested"} if usage_only else set())
+            | ({"chat.stream.usage-absent-elsewhere"} if any(c.get("usage") is not None for c in others) else set())
+        )
     last_finish = max((k for k, c in enumerate(chunks) for e in c["choices"] if e["finish_reason"]), default=-1)
     if len(usage_only) != 1 or usage_only[0] < last_finish:
         broken.add("chat.stream.usage-chunk")
@@ -212,8 +232,9 @@ def _judge_equality(
             continue
         message = choice["message"]
         if message.get("tool_calls"):
-            plain_calls = [(c["function"]["name"], json.loads(c["function"]["arguments"]))
-                           for c in message["tool_calls"]]
+            plain_calls = [
+                (c["function"]["name"], json.loads(c["function"]["arguments"])) for c in message["tool_calls"]
+            ]
             try:
                 streamed = [(name, json.loads(args)) for _, name, args in joined_calls(entries)]
             except ValueError:
@@ -308,8 +329,11 @@ STREAM_CASES: list[tuple[str, str, set[str]]] = [
     ("chat.stream.finish-reason-enum", "usage", {"chat.stream.equals-nonstream"}),
     ("chat.stream.n-choices", "n2", {"chat.stream.equals-nonstream"}),
     ("chat.stream.usage-chunk", "n2", set()),
-    ("chat.stream.usage-chunk@with-choices", "usage", {"chat.stream.usage-absent-elsewhere",
-                                                      "chat.stream.equals-nonstream"}),
+    (
+        "chat.stream.usage-chunk@with-choices",
+        "usage",
+        {"chat.stream.usage-absent-elsewhere", "chat.stream.equals-nonstream"},
+    ),
     ("chat.stream.usage-total", "usage", {"chat.stream.equals-nonstream"}),
     ("chat.stream.usage-absent-elsewhere", "usage", set()),
     ("chat.stream.usage-absent-elsewhere", "text", set()),
@@ -325,8 +349,7 @@ STREAM_CASES: list[tuple[str, str, set[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("fault", "name", "knock_on"), STREAM_CASES,
-                         ids=[f"{f}-{n}" for f, n, _ in STREAM_CASES])
+@pytest.mark.parametrize(("fault", "name", "knock_on"), STREAM_CASES, ids=[f"{f}-{n}" for f, n, _ in STREAM_CASES])
 def test_stream_fault_breaks_its_requirement(fault: str, name: str, knock_on: set[str]) -> None:
     body = CLEAN_BODIES[name]
     broken = judge(stream(body, fault), body, fault)

@@ -20,9 +20,15 @@ from conformance.reference.engines.textgen import count_tokens
 from conformance.reference.faultset import NO_FAULTS, FaultSet
 
 BASE: dict[str, Any] = {"model": "ref-chat", "input": "Say alpha beta gamma delta"}
-WEATHER = {"type": "function", "name": "get_weather", "parameters": {
-    "type": "object", "properties": {"city": {"type": "string"}, "unit": {"enum": ["c", "f"]}},
-    "required": ["city", "unit"]}}
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"enum": ["c", "f"]}},
+        "required": ["city", "unit"],
+    },
+}
 ITEMS_INPUT = [
     {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather in Paris?"}]},
     {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'},
@@ -196,10 +202,20 @@ def judge_stream(content_type: str, events: list[tuple[str | None, str]]) -> set
 
 
 _ORDER = {
-    "message": ["response.output_item.added", "response.content_part.added", "response.output_text.delta*",
-                "response.output_text.done", "response.content_part.done", "response.output_item.done"],
-    "function_call": ["response.output_item.added", "response.function_call_arguments.delta*",
-                      "response.function_call_arguments.done", "response.output_item.done"],
+    "message": [
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta*",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+    ],
+    "function_call": [
+        "response.output_item.added",
+        "response.function_call_arguments.delta*",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+    ],
 }
 
 

@@ -1,0 +1,85 @@
+"""The configuration of one reference gateway: its API keys per state, limits and faults.
+
+Owns ``ReferenceConfig`` and the default key values. The same values are written to the
+target file (``conformance.reference.server.target_file_text``), so a suite run against the
+reference knows which key is disabled, expired, exhausted, model-restricted or rate limited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from conformance.errors import ConfigError
+from conformance.reference.faultset import NO_FAULTS, FaultSet
+
+DEFAULT_API_KEY = "sk-nexhina-reference"
+DEFAULT_DISABLED_KEY = "sk-nexhina-reference-disabled"
+DEFAULT_EXPIRED_KEY = "sk-nexhina-reference-expired"
+DEFAULT_EXHAUSTED_KEY = "sk-nexhina-reference-exhausted"
+DEFAULT_MODEL_RESTRICTED_KEY = "sk-nexhina-reference-restricted"
+DEFAULT_MODEL_RESTRICTED_MODEL = "ref-chat"
+DEFAULT_RATE_LIMITED_KEY = "sk-nexhina-reference-rate-limited"
+DEFAULT_RATE_LIMIT_REQUESTS = 5
+DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 2.0
+DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
+DEFAULT_VIDEO_POLLS = 2
+
+
+@dataclass(frozen=True)
+class ReferenceConfig:
+    """Everything that makes one reference gateway differ from another.
+
+    Attributes:
+        api_key: the valid key; never rate limited.
+        disabled_key, expired_key: keys answered 401.
+        exhausted_key: a key whose quota is spent (answered 429 ``insufficient_quota``).
+        model_restricted_key: a valid key that may not use ``model_restricted_model`` (403).
+        rate_limited_key: a valid key admitted ``rate_limit_requests`` times per
+            ``rate_limit_window_seconds`` (sliding window), then answered 429 with Retry-After.
+        body_limit_bytes: request bodies over this size get 413.
+        video_polls_to_complete: how many GETs a video task needs to complete.
+        faults: faults switched on for every request (path faults add to these).
+
+    The keys are left out of ``repr`` so that a user-chosen key never reaches a log.
+    """
+
+    api_key: str = field(default=DEFAULT_API_KEY, repr=False)
+    disabled_key: str = field(default=DEFAULT_DISABLED_KEY, repr=False)
+    expired_key: str = field(default=DEFAULT_EXPIRED_KEY, repr=False)
+    exhausted_key: str = field(default=DEFAULT_EXHAUSTED_KEY, repr=False)
+    model_restricted_key: str = field(default=DEFAULT_MODEL_RESTRICTED_KEY, repr=False)
+    model_restricted_model: str = DEFAULT_MODEL_RESTRICTED_MODEL
+    rate_limited_key: str = field(default=DEFAULT_RATE_LIMITED_KEY, repr=False)
+    rate_limit_requests: int = DEFAULT_RATE_LIMIT_REQUESTS
+    rate_limit_window_seconds: float = DEFAULT_RATE_LIMIT_WINDOW_SECONDS
+    body_limit_bytes: int = DEFAULT_BODY_LIMIT_BYTES
+    video_polls_to_complete: int = DEFAULT_VIDEO_POLLS
+    faults: FaultSet = NO_FAULTS
+
+    def __post_init__(self) -> None:
+        keys = self.keys_by_role()
+        for role, key in keys.items():
+            if not key or any(ch.isspace() for ch in key):
+                raise ConfigError(f"reference {role} must be a non-empty key without whitespace, got {key!r}")
+        if len(set(keys.values())) != len(keys):
+            raise ConfigError(f"reference keys must be distinct, got {sorted(keys.values())}")
+        if self.rate_limit_requests < 1:
+            raise ConfigError(f"rate_limit_requests must be >= 1, got {self.rate_limit_requests}")
+        if self.rate_limit_window_seconds <= 0:
+            raise ConfigError(f"rate_limit_window_seconds must be > 0, got {self.rate_limit_window_seconds}")
+        if self.body_limit_bytes < 1024:
+            # Below 1 KiB even the suite's ordinary requests would be refused.
+            raise ConfigError(f"body_limit_bytes must be >= 1024, got {self.body_limit_bytes}")
+        if self.video_polls_to_complete < 0:
+            raise ConfigError(f"video_polls_to_complete must be >= 0, got {self.video_polls_to_complete}")
+
+    def keys_by_role(self) -> dict[str, str]:
+        """Every configured key by its role name (``api_key``, ``disabled_key``, ...)."""
+        return {
+            "api_key": self.api_key,
+            "disabled_key": self.disabled_key,
+            "expired_key": self.expired_key,
+            "exhausted_key": self.exhausted_key,
+            "model_restricted_key": self.model_restricted_key,
+            "rate_limited_key": self.rate_limited_key,
+        }

@@ -61,6 +61,7 @@ else:  # pragma: no cover - Python 3.10 only
 
 __all__ = [
     "CAPABILITIES",
+    "CORE_FEATURES",
     "PROFILES",
     "AuthKeys",
     "Budgets",
@@ -79,6 +80,17 @@ CAPABILITIES: tuple[str, ...] = (
     "transcription", "translation", "video", "moderation", "rerank",
 )
 PROFILES: tuple[str, ...] = ("core", "full")
+#: Features every Nexhina gateway has (the core profile); declared when no layer names any.
+CORE_FEATURES: frozenset[str] = frozenset({"models", "chat", "chat.streaming", "auth", "errors"})
+#: The capability (hence the ``models.<capability>`` key) a feature's tests send requests to.
+_FEATURE_CAPABILITY: Mapping[str, str] = MappingProxyType({
+    "chat": "chat", "chat.streaming": "chat", "chat.tools": "chat", "chat.limits": "chat", "chat.n": "chat",
+    "chat.stop": "chat", "chat.response-format": "chat", "determinism": "chat",
+    "responses": "responses", "responses.streaming": "responses", "embeddings": "embeddings",
+    "images": "images", "images.url": "images", "audio.speech": "speech",
+    "audio.transcription": "transcription", "audio.translation": "translation", "video": "video",
+    "rerank": "rerank",
+})
 _SECRET_KEY_NAMES = ("disabled", "expired", "exhausted", "model_restricted", "rate_limited")
 _NOT_SET = "(not set)"
 
@@ -290,7 +302,7 @@ _KEYS: tuple[_Key, ...] = (
     _Key("target.api_key", _text, env="NEXHINA_API_KEY", secret=True),
     _Key("target.name", _text),
     _Key("target.version", _text),
-    _Key("target.features", _features, frozenset(), env="NEXHINA_FEATURES"),
+    _Key("target.features", _features, CORE_FEATURES, env="NEXHINA_FEATURES"),
     *(_Key(f"models.{cap}", _text) for cap in CAPABILITIES),
     *(_Key(f"keys.{name}", _text, secret=True) for name in _SECRET_KEY_NAMES),
     _Key("keys.model_restricted_model", _text),
@@ -479,7 +491,10 @@ def _check_feature_prerequisites(
 ) -> None:
     """A declared feature whose key or limit is missing is a configuration error, not a test ERROR."""
     for feature in sorted(features):
-        missing = [name for name in _FEATURE_NEEDS.get(feature, ()) if values.get(name) is None]
+        needs = _FEATURE_NEEDS.get(feature, ())
+        if feature in _FEATURE_CAPABILITY:
+            needs = (*needs, f"models.{_FEATURE_CAPABILITY[feature]}")
+        missing = [name for name in needs if values.get(name) is None]
         if missing:
             where = _where(sources["target.features"], "target.features", file_name)
             raise ConfigError(

@@ -24,7 +24,7 @@ class Level(str, enum.Enum):
 
 
 class Verdict(str, enum.Enum):
-    """Outcome of one requirement on one target, ordered from best to worst by `rank`."""
+    """Outcome of one requirement on one target; `rank` orders them for "the worst verdict wins"."""
 
     PASS = "PASS"
     NOT_SUPPORTED = "NOT_SUPPORTED"
@@ -38,9 +38,11 @@ class Verdict(str, enum.Enum):
         return _RANK[self]
 
 
+# NOT_SUPPORTED ranks lowest: a requirement that one test could not exercise (its operation is
+# not declared) but another test did exercise takes that test's verdict.
 _RANK = {
-    Verdict.PASS: 0,
-    Verdict.NOT_SUPPORTED: 1,
+    Verdict.NOT_SUPPORTED: 0,
+    Verdict.PASS: 1,
     Verdict.WARN: 2,
     Verdict.ERROR: 3,
     Verdict.FAIL: 4,

@@ -34,7 +34,7 @@ from conformance.report import (
     write_reports,
 )
 from conformance.requirements import Catalogue, load_catalogue
-from conformance.target import TargetSession, resolve_settings
+from conformance.target import TargetSession, preflight, resolve_settings
 from conformance.verdicts import (
     TEST_ERROR,
     TEST_NOT_SUPPORTED,
@@ -280,8 +280,11 @@ class RunHooks:
         return self.config.stash[STATE]
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        """Start the run's clock."""
+        """Start the run's clock; probe a remote target once before any test (not on workers)."""
         self.state.started = time.time()
+        settings = self.state.settings
+        if settings.base_url is not None and not hasattr(session.config, "workerinput") and _runs_suites(session):
+            preflight(settings)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect records on the controller (or the only process)."""
@@ -319,6 +322,14 @@ class RunHooks:
         terminalreporter.section("nexhina conformance")
         for line in self.state.summary:
             terminalreporter.write_line(line)
+
+
+def _runs_suites(session: pytest.Session) -> bool:
+    """Whether this session is a conformance run (so self-test sessions never probe a target)."""
+    args = [str(a) for a in session.config.args]
+    return any("conformance.suites" in a or "conformance/suites" in a for a in args) or bool(
+        session.config.getoption("nexhina_base_url")
+    )
 
 
 def _facts(config: pytest.Config, state: RunState, code: ExitCode, stale: list[str]) -> RunFacts:

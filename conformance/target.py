@@ -87,7 +87,7 @@ class TargetSession:
 
     @classmethod
     def open(cls, settings: Settings) -> TargetSession:
-        """Start the embedded reference if needed, build the transport, run the preflight."""
+        """Start the embedded reference if needed and build the transport (the plugin ran the preflight)."""
         stack = contextlib.ExitStack()
         if settings.base_url is None:
             from conformance.reference.config import ReferenceConfig
@@ -95,8 +95,6 @@ class TargetSession:
 
             base_url = stack.enter_context(running_reference(ReferenceConfig()))
             settings = dataclasses.replace(settings, base_url=base_url)
-        else:
-            preflight(settings)
         transport = stack.enter_context(Transport(settings))
         return cls(settings, transport, stack)
 

@@ -62,3 +62,11 @@ def test_coverage_figures() -> None:
         f"suite tests {len(_suite_tests())}, faults {len(fault_catalogue())}\n"
     )
     assert with_tests == total
+
+
+def test_core_profile_is_exactly_the_core_features() -> None:
+    """A gateway that declares only the core features can reach core success."""
+    from conformance.config import CORE_FEATURES
+
+    wrong = [r.id for r in load_catalogue() if (r.profile == "core") != (r.feature in CORE_FEATURES)]
+    assert wrong == []

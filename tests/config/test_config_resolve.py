@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.config import (
+    CORE_FEATURES,
     Settings,
     describe,
     load_target_file,
@@ -20,9 +21,14 @@ SECRET = "sk-TESTSECRET-9f8e7d"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "target.toml"
 
 
+#: The core features are declared by default, and they need a chat model.
+BASE_FILE: dict[str, object] = {"models": {"chat": "test-chat"}}
+
+
 def run(cli: dict[str, object] | None = None, env: dict[str, str] | None = None,
         file: dict[str, object] | None = None) -> Settings:
-    return resolve(cli or {}, env or {}, file or {}, file_name="t.toml", known_features=FEATURES)
+    layer = {**BASE_FILE, **(file or {})}
+    return resolve(cli or {}, env or {}, layer, file_name="t.toml", known_features=FEATURES)
 
 
 # --------------------------------------------------------------------------- defaults
@@ -35,8 +41,15 @@ def test_defaults_are_safe_for_a_paid_endpoint() -> None:
     assert settings.tls.verify is True and settings.tls.ca_bundle is None
     assert settings.timeouts.request > 0 and settings.timeouts.stream > 0
     assert settings.profile == "full" and settings.allow_writes is False
-    assert settings.features == frozenset() and dict(settings.models) == {}
-    assert set(settings.sources.values()) == {"default"}
+    assert settings.features == CORE_FEATURES and dict(settings.models) == {"chat": "test-chat"}
+    assert set(settings.sources.values()) == {"default", "file"}
+
+
+def test_a_declared_feature_needs_the_model_of_its_capability() -> None:
+    with pytest.raises(ConfigError, match=r"'chat' is declared .* models\.chat is not set"):
+        resolve({}, {}, {}, file_name="t.toml", known_features=FEATURES)
+    with pytest.raises(ConfigError, match=r"'embeddings' .* models\.embeddings"):
+        run(file={"target": {"features": ["embeddings"]}})
 
 
 # --------------------------------------------------------------------------- precedence

@@ -112,3 +112,10 @@ def test_unexercised_requirements_are_not_run() -> None:
     results = aggregate([], load_catalogue())
     assert all(r.verdict is None for r in results.values())
     assert profile_result(profile_members("full", results)) == "not-run"
+
+
+def test_a_test_that_ran_outranks_one_that_was_not_supported() -> None:
+    cat = load_catalogue()
+    records = [TestRecord("op-a", (MUST_ID,), TEST_NOT_SUPPORTED), TestRecord("op-b", (MUST_ID,), TEST_PASSED)]
+    assert aggregate(records, cat)[MUST_ID].verdict is Verdict.PASS
+    assert aggregate(records[:1], cat)[MUST_ID].verdict is Verdict.NOT_SUPPORTED

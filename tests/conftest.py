@@ -1,0 +1,5 @@
+"""Shared fixtures of the self-tests."""
+
+from __future__ import annotations
+
+pytest_plugins = ["pytester"]

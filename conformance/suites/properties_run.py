@@ -1,0 +1,242 @@
+"""One operation's property test: send each generated case through the transport and judge it.
+
+:class:`PropertyRun` lives for one pytest item (one operation). For every case Hypothesis
+hands it, it decides whether to send it (coverage sample, cost caps), makes a positive case
+cheap, sends it through the run's transport (budget, time bounds, byte caps, redaction), lets
+Schemathesis' checks and ours judge the answer, maps every finding to catalogue violations
+and records them with the ``verdict`` fixture (deduplicated: one operation can produce the
+same finding for many cases). The first positive case answered 2xx is also sent once with an
+unknown key (Schemathesis' ``ignored_auth``, done through our transport).
+
+It never raises on a finding: the plugin turns recorded MUST violations into a failure after
+the test. A transport error (budget spent, timeout, refused connection) is raised, and raised
+again for every later case without sending anything, so the item ends as ERROR quickly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from schemathesis.core.failures import Failure, FailureGroup
+
+from conformance.checks.errors import check_status
+from conformance.checks.properties import (
+    CONTENT_TYPE,
+    INVALID_KEY,
+    MISSING_AUTH,
+    NEGATIVE,
+    POSITIVE,
+    WRONG_METHOD,
+    CaseFacts,
+    check_stream_answered_as_stream,
+    failure_to_violations,
+    invalid_body_requirement,
+)
+from conformance.errors import TransportError
+from conformance.model import Exchange, Violation
+from conformance.suites.operations import Operation
+from conformance.suites.properties_cases import (
+    EXPENSIVE_POSITIVE_CAP,
+    Outgoing,
+    cap_positive,
+    case_kind,
+    is_coverage,
+    outgoing,
+    prefer_stream,
+)
+from conformance.suites.properties_schema import AnyCase, checks_for, failure_facts, response_from_exchange
+from conformance.transport import DEFAULT
+
+if TYPE_CHECKING:
+    from conformance.config import Settings
+    from conformance.recorder import VerdictRecorder
+    from conformance.transport import Transport, _UseSettingsKey  # the type of DEFAULT
+
+logger = logging.getLogger("conformance.suites.properties")
+
+#: A well-formed key no target issued (the ignored-auth probe).
+INVALID_KEY_VALUE = "sk-nexhina-conformance-unknown-0000000000000000"
+#: Distinct findings of one requirement kept per operation (the rest repeat them).
+FINDINGS_PER_REQUIREMENT = 3
+
+
+@dataclass
+class RunStats:
+    """What one operation's property test did (for the bench and the logs)."""
+
+    generated: int = 0
+    sent: int = 0
+    skipped: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_phase: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data (JSON-ready)."""
+        return {"generated": self.generated, "sent": self.sent, "skipped": self.skipped,
+                "by_kind": dict(self.by_kind), "by_phase": dict(self.by_phase)}
+
+
+class PropertyRun:
+    """The state of one operation's property test (see the module docstring)."""
+
+    def __init__(
+        self,
+        op: Operation,
+        *,
+        settings: Settings,
+        transport: Transport,
+        models: Mapping[str, str],
+        verdict: VerdictRecorder,
+        coverage_ids: frozenset[str],
+    ) -> None:
+        self.op = op
+        self.settings = settings
+        self.transport = transport
+        self.models = models
+        self.verdict = verdict
+        self.coverage_ids = coverage_ids
+        self.stats = RunStats()
+        self._positive_cap = EXPENSIVE_POSITIVE_CAP.get(op.operation_id, 3 * settings.properties.max_examples)
+        self._positives = 0
+        self._auth_probed = False
+        self._seen: set[tuple[str, str | None, str]] = set()
+        self._per_requirement: dict[str, int] = {}
+        self._error: TransportError | None = None
+        features = settings.features
+        # Auth probes need a target with keys; client-mistake cases one that declares errors.
+        self._kinds = {POSITIVE}
+        self._kinds |= {MISSING_AUTH, INVALID_KEY} if "auth" in features else set()
+        self._kinds |= {NEGATIVE, WRONG_METHOD, CONTENT_TYPE} if "errors" in features else set()
+
+    # ------------------------------------------------------------------ per case
+
+    def run(self, case: AnyCase) -> None:
+        """Send one generated case (or skip it) and record what its answer breaks."""
+        if self._error is not None:
+            raise self._error
+        self.stats.generated += 1
+        phase = case.meta.phase.name.value if case.meta is not None else "unknown"
+        self.stats.by_phase[phase] = self.stats.by_phase.get(phase, 0) + 1
+        kind = self._admit(case)
+        if kind is None:
+            self.stats.skipped += 1
+            return
+        if kind == POSITIVE:
+            cap_positive(case, self.op, self.models, self.settings)
+            # Every other positive case of a streaming operation asks for a stream, so both
+            # answers (JSON and text/event-stream) are judged whatever the generator drew.
+            if self._positives % 2 == 0:
+                prefer_stream(case, self.op, self.settings)
+        request = outgoing(case, self.transport.base_url)
+        logger.debug("%s: sending a %s case (%s)", self.op.operation_id, kind,
+                     getattr(case.meta.phase.data, "description", "") if case.meta is not None else "")
+        try:
+            exchange = self._send(request, kind)
+            self._judge(case, kind, request, exchange)
+            if kind == POSITIVE and INVALID_KEY in self._kinds and not self._auth_probed \
+                    and exchange.status is not None and 200 <= exchange.status < 300:
+                self._auth_probed = True
+                probe = self._send(request, INVALID_KEY)
+                self._judge(case, INVALID_KEY, request, probe)
+        except TransportError as exc:
+            self._error = exc
+            raise
+
+    def _admit(self, case: AnyCase) -> str | None:
+        """The case's kind when it is to be sent; None to skip it."""
+        kind = case_kind(case)
+        if kind is None or kind not in self._kinds:
+            return None
+        if is_coverage(case) and case.id not in self.coverage_ids:
+            return None
+        if kind == POSITIVE:
+            if self._positives >= self._positive_cap:
+                return None
+            self._positives += 1
+        return kind
+
+    def _send(self, request: Outgoing, kind: str) -> Exchange:
+        key: str | None | _UseSettingsKey = DEFAULT
+        if kind == MISSING_AUTH:
+            key = None
+        elif kind == INVALID_KEY:
+            key = INVALID_KEY_VALUE
+        if request.stream:
+            exchange = self.transport.stream(request.method, request.path, json=request.json_body,
+                                             headers=request.headers, key=key)
+        else:
+            exchange = self.transport.request(
+                request.method, request.path,
+                json=request.json_body if request.has_json else None,
+                content=request.content, data=request.data,
+                headers=request.headers, key=key,
+            )
+        self.stats.sent += 1
+        self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
+        return exchange
+
+    # ------------------------------------------------------------------ judging
+
+    def _facts(self, kind: str, request: Outgoing) -> CaseFacts:
+        multipart = self.op.body == "multipart"
+        invalid: str | None = None
+        if kind == NEGATIVE and self.op.body == "json":
+            absent = request.body_absent or not request.has_json
+            invalid = invalid_body_requirement(self.op.path, self.op.method, request.json_body, absent=absent)
+        return CaseFacts(self.op.operation_id, kind, invalid, multipart)
+
+    def _judge(self, case: AnyCase, kind: str, request: Outgoing, exchange: Exchange) -> None:
+        facts = self._facts(kind, request)
+        json_but_valid = self.op.body == "json" and facts.invalid_requirement is None
+        valid_as_sent = self.op.body == "none" or json_but_valid
+        if kind == NEGATIVE and valid_as_sent:
+            # Invalid as generated, valid as sent (the spec's path parameters are plain
+            # strings, so no path is invalid on the wire): judge it as the valid request it is.
+            facts = CaseFacts(self.op.operation_id, POSITIVE, None, False)
+        found: list[Violation] = []
+        for failure in self._schemathesis_failures(case, facts, exchange):
+            mapped = failure_to_violations(failure_facts(failure, exchange), facts)
+            if not mapped:
+                logger.info("%s: unmapped finding %s (%s) for %s", self.op.operation_id, failure.code,
+                            failure.title, exchange.curl())
+            found += mapped
+        found += self._own_checks(kind, exchange)
+        if request.stream and kind == POSITIVE:
+            found += check_stream_answered_as_stream(exchange, self.op.operation_id)
+        self._record(found, exchange)
+
+    def _schemathesis_failures(
+        self, case: AnyCase, facts: CaseFacts, exchange: Exchange
+    ) -> list[Failure]:
+        checks = checks_for(facts.kind, multipart=facts.multipart)
+        response = response_from_exchange(exchange)
+        try:
+            case.validate_response(response, checks=checks, headers=dict(exchange.request_headers))
+        except FailureGroup as group:
+            return [f for f in group.exceptions if isinstance(f, Failure)]
+        except Failure as failure:
+            return [failure]
+        return []
+
+    def _own_checks(self, kind: str, exchange: Exchange) -> list[Violation]:
+        if kind == INVALID_KEY:
+            return check_status(exchange, (401,), requirement="auth.unknown-key")
+        if kind == CONTENT_TYPE and self.op.body == "json":
+            return check_status(exchange, (400, 415), requirement="errors.wrong-content-type")
+        return []
+
+    def _record(self, violations: list[Violation], exchange: Exchange) -> None:
+        fresh: list[Violation] = []
+        for violation in violations:
+            key = (violation.requirement, violation.where, violation.expected)
+            count = self._per_requirement.get(violation.requirement, 0)
+            if key in self._seen or count >= FINDINGS_PER_REQUIREMENT:
+                continue
+            self._seen.add(key)
+            self._per_requirement[violation.requirement] = count + 1
+            fresh.append(violation)
+        if fresh:
+            self.verdict.check(fresh, exchange=exchange)

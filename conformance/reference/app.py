@@ -64,11 +64,11 @@ _EMPTY = frozenset({"minLength", "minItems"})
 #: Engine faults that need an input the schema rejects to reach the engine: while the fault
 #: is on, schema errors of these keywords under these top-level fields are left to the engine
 #: (which then answers 400 or, faulted, accepts the input). Any other error stays a 400 here.
-DELEGATED: dict[str, dict[str, frozenset[str]]] = {
-    "audio.speech.invalid-speed": {"speed": frozenset({"minimum", "maximum"})},
-    "audio.speech.empty-input": {"input": _EMPTY},
-    "embeddings.empty-input": {"input": _EMPTY},
-    "rerank.empty-input": {"query": _EMPTY, "documents": _EMPTY},
+DELEGATED: dict[str, tuple[str, dict[str, frozenset[str]]]] = {
+    "audio.speech.invalid-speed": ("/audio/speech", {"speed": frozenset({"minimum", "maximum"})}),
+    "audio.speech.empty-input": ("/audio/speech", {"input": _EMPTY}),
+    "embeddings.empty-input": ("/embeddings", {"input": _EMPTY}),
+    "rerank.empty-input": ("/rerank", {"query": _EMPTY, "documents": _EMPTY}),
 }
 
 
@@ -102,8 +102,11 @@ def create_app(
         schemas if schemas is not None else RequestSchemas.from_spec(),
         frozenset(catalogue() if known_faults is None else known_faults),
     )
-    # One catch-all route: the gateway routes itself so that every 404/405 gets the envelope.
-    return Starlette(routes=[Route("/{path:path}", endpoint=gateway)])
+    # The gateway routes itself so that every 404/405 gets the envelope. It is also the router's
+    # default: a path the catch-all pattern cannot match (an encoded newline) reaches it too.
+    app = Starlette(routes=[Route("/{path:path}", endpoint=gateway)])
+    app.router.default = gateway
+    return app
 
 
 class Gateway:
@@ -267,8 +270,9 @@ class Gateway:
 
     def _validate(self, op: Operation, instance: dict[str, Any], faults: FaultSet) -> None:
         delegate: dict[str, frozenset[str]] = {}
-        for name, fields in DELEGATED.items():
-            if faults.on(name):
+        for name, (path, fields) in DELEGATED.items():
+            # Scoped to the fault's own operation: elsewhere the same field stays validated.
+            if faults.on(name) and op.path == path:
                 delegate.update(fields)
         problem = self.schemas.problem(op.path, op.method, op.media_type, instance, delegate=delegate)
         if problem is not None:

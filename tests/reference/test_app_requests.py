@@ -214,6 +214,14 @@ def test_engine_faults_get_only_the_input_they_judge(
     assert_envelope(stub_server.request("POST", path, json=kept, faults=fault), 400)
 
 
+def test_engine_faults_are_scoped_to_their_own_operation(stub_server: StubServer) -> None:
+    """An empty-input fault of one operation leaves the same field of other operations validated."""
+    assert_envelope(stub_server.request("POST", "/embeddings", json={**_EMBED, "input": ""},
+                                        faults="audio.speech.empty-input"), 400)
+    assert stub_server.request("POST", "/moderations", json={"input": []},
+                               faults="embeddings.empty-input").status_code == 400
+
+
 def test_malformed_json_faults(stub_server: StubServer) -> None:
     headers = {"Content-Type": "application/json"}
     assert_envelope(

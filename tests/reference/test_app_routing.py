@@ -76,3 +76,9 @@ def test_unknown_fault_in_prefix_is_a_404_with_a_hint(stub_server: StubServer) -
 
 def test_assets_are_not_under_the_fault_prefix(stub_server: StubServer) -> None:
     assert_envelope(stub_server.client.get("/fault/errors.wrong-method/assets/abc"), 404)
+
+
+def test_a_path_the_route_pattern_cannot_match_still_gets_the_envelope(stub_server: StubServer) -> None:
+    # Starlette's {path:path} does not match an encoded newline: the router's default answers.
+    response = stub_server.client.get("/v1/nope%0Aabc", headers={"Authorization": "Bearer x"})
+    assert_envelope(response, 404, "not_found")

@@ -47,7 +47,8 @@ def collect_suite_tests() -> list[SuiteTest]:
     # pytest's own listing is not wanted here: only the collected marks are.
     with contextlib.redirect_stdout(io.StringIO()):
         code = pytest.main(
-            ["-c", str(_RUN_INI), "--rootdir", str(Path.cwd()), "--pyargs", "conformance.suites", "--collect-only", "-q"],
+            ["-c", str(_RUN_INI), "--rootdir", str(Path.cwd()), "--pyargs", "conformance.suites",
+             "--collect-only", "-q"],
             plugins=[collector],
         )
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):

@@ -38,6 +38,8 @@ TARGET = '''
 [target]
 base_url = "http://127.0.0.1:9/v1"
 features = ["chat", "chat.streaming", "models", "auth", "errors"]
+[models]
+chat = "m"
 '''
 
 

@@ -32,6 +32,8 @@ BROKEN = ("FAIL", "WARN", "ERROR")
 _RUN_INI = Path(__file__).parent / "data" / "run.ini"
 #: A short rate-limit window keeps the rate-limit scenario (run once per fault) cheap.
 _MATRIX_WINDOW_SECONDS = 0.4
+#: Bounds of the matrix runs, in target-file form (a clean exchange takes milliseconds).
+_MATRIX_TIMEOUTS = "read = 2.0\nstream = 2.0\nrequest = 10.0\n"
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,9 @@ def run_matrix(faults: Iterable[str], *, include_clean: bool = True) -> list[Row
     rows: list[Row] = []
     with running_reference(config) as base_url, tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "reference.toml"
-        target.write_text(target_file_text(base_url, config), encoding="utf-8")
+        # Short bounds: the hostile faults (streams that never end or stall) cost one bound each.
+        text = target_file_text(base_url, config).replace("[timeouts]\n", "[timeouts]\n" + _MATRIX_TIMEOUTS, 1)
+        target.write_text(text, encoding="utf-8")
         root = base_url.removesuffix("/v1")
         names = ([""] if include_clean else []) + list(faults)
         for name in names:

@@ -320,7 +320,7 @@ class Gateway:
             return StreamingResponse(result.chunks, media_type=result.content_type,
                                      headers={"Cache-Control": "no-cache"})
         if isinstance(result, BinaryResult):
-            return Response(result.body, media_type=result.content_type)
+            return Response(result.body, status_code=result.status, media_type=result.content_type)
         return json_response(result, 200)
 
 

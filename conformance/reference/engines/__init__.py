@@ -15,7 +15,7 @@ validation and the model check before calling an engine):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 
@@ -25,11 +25,12 @@ class BinaryResult:
 
     body: bytes
     content_type: str
+    status: int = 200
 
 
 @dataclass(frozen=True)
 class StreamResult:
     """A streamed answer: raw bytes to write as they come (already SSE-framed)."""
 
-    chunks: Iterator[bytes]
+    chunks: Iterator[bytes] | AsyncIterator[bytes]
     content_type: str = "text/event-stream"

@@ -8,10 +8,12 @@ renders the SSE stream. Deterministic: the same body always gets the same answer
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from conformance.reference.api_error import ApiError
-from conformance.reference.engines import StreamResult, chat_stream
+from conformance.reference.engines import BinaryResult, StreamResult, chat_stream, hostile
 from conformance.reference.engines.chat_plan import SYSTEM_FINGERPRINT, ChatPlan, ChoicePlan, build_plan
 from conformance.reference.faultset import FaultSet
 
@@ -39,11 +41,11 @@ _PLAIN_FAULTS: dict[str, str] = {
     "chat.stream.options-without-stream": "500 for stream_options without stream true",
 }
 
-FAULTS: dict[str, str] = dict(sorted({**_PLAIN_FAULTS, **chat_stream.FAULTS}.items()))
+FAULTS: dict[str, str] = dict(sorted({**_PLAIN_FAULTS, **chat_stream.FAULTS, **hostile.FAULTS}.items()))
 """Every chat fault: name (requirement id, optionally ``@variant``) -> what it does."""
 
 
-def complete(body: dict[str, Any], faults: FaultSet) -> dict[str, Any] | StreamResult:
+def complete(body: dict[str, Any], faults: FaultSet) -> dict[str, Any] | BinaryResult | StreamResult:
     """Answer a schema-valid chat completions request.
 
     Args:
@@ -51,16 +53,25 @@ def complete(body: dict[str, Any], faults: FaultSet) -> dict[str, Any] | StreamR
         faults: the faults switched on for this request.
 
     Returns:
-        The ``chat.completion`` object, or a ``StreamResult`` when ``stream`` is true.
+        The ``chat.completion`` object, or a ``StreamResult`` when ``stream`` is true (a
+        ``BinaryResult`` or ``StreamResult`` under the hostile transport faults).
 
     Raises:
         ApiError: only when a request-level fault is on (the clean engine accepts every valid body).
     """
     _request_faults(body, faults)
     plan = build_plan(body, faults)
+    hostile_on = hostile.applies(body, faults)
     if body.get("stream") is True:
-        return chat_stream.render(plan, body, faults)
-    return render(plan, faults)
+        stream = chat_stream.render(plan, body, faults)
+        if hostile_on and isinstance(stream.chunks, Iterator):
+            frames = list(stream.chunks)
+            return hostile.hostile_stream(frames, faults) or StreamResult(iter(frames), stream.content_type)
+        return stream
+    answer = render(plan, faults)
+    if hostile_on:
+        return hostile.hostile_answer(json.dumps(answer).encode(), faults) or answer
+    return answer
 
 
 def _request_faults(body: dict[str, Any], faults: FaultSet) -> None:

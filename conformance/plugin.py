@@ -64,6 +64,7 @@ class RunState:
     records: list[TestRecord] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     target: TargetSession | None = None
+    requests_sent: int = 0  # by the workers that have finished (xdist); this process adds its own
 
 
 STATE = pytest.StashKey[RunState]()
@@ -297,8 +298,14 @@ class RunHooks:
         """Aggregate verdicts, apply the baseline, write reports and set the gate's exit code."""
         config = session.config
         state = self.state
-        if hasattr(config, "workerinput") or not state.records:
+        own_requests = state.target.transport.sent if state.target is not None else 0
+        if hasattr(config, "workerinput"):
+            config.workeroutput["nexhina_requests_sent"] = own_requests  # type: ignore[attr-defined]
             return
+        if not state.records:
+            return
+        state.requests_sent += own_requests
+        writing = time.monotonic()
         results = aggregate(state.records, state.catalogue)
         stale = apply_baseline(results, state.baseline)
         code = gate(results, stale)
@@ -312,8 +319,17 @@ class RunHooks:
         allure_dir = config.getoption("allure_report_dir", None)
         if allure_dir:
             write_allure_environment(Path(allure_dir), facts)
-        state.summary = terminal_summary(results, facts) + [f"reports: {report_dir}"]
+        written = time.monotonic() - writing
+        state.summary = terminal_summary(results, facts) + [
+            f"requests sent: {state.requests_sent}",
+            f"reports: {report_dir} (written in {written:.2f} s)",
+        ]
         session.exitstatus = int(code)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """Add up the requests an xdist worker sent (it reports them in its workeroutput)."""
+        self.state.requests_sent += int(getattr(node, "workeroutput", {}).get("nexhina_requests_sent", 0))
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         """The per-area summary that ends every conformance run."""
@@ -354,6 +370,7 @@ def _facts(config: pytest.Config, state: RunState, code: ExitCode, stale: list[s
         embedded_reference=settings.base_url is None,
         baseline=_option(config, "baseline"),
         stale=tuple(stale),
+        requests_sent=state.requests_sent,
     )
 
 

@@ -40,6 +40,7 @@ class RunFacts:
     embedded_reference: bool = False
     baseline: str | None = None
     stale: Sequence[str] = field(default_factory=tuple)
+    requests_sent: int = 0
 
 
 def safe_url(url: str) -> str:
@@ -76,6 +77,7 @@ def build_report(results: Mapping[str, RequirementResult], facts: RunFacts) -> d
             "profile": facts.profile,
             "seed": facts.seed,
             "workers": facts.workers,
+            "requests_sent": facts.requests_sent,
             "baseline": facts.baseline,
             "stale_baseline": list(facts.stale),
             "exit_code": facts.exit_code,

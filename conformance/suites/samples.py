@@ -10,6 +10,7 @@ import io
 import math
 import struct
 import wave
+from typing import Any
 
 #: Sample rate of :func:`tiny_wav` (16 kHz is what speech-to-text models resample to anyway).
 WAV_SAMPLE_RATE = 16_000
@@ -42,3 +43,29 @@ def tiny_wav(seconds: float = 0.1, *, sample_rate: int = WAV_SAMPLE_RATE, freque
         out.setframerate(sample_rate)
         out.writeframes(pcm)
     return buffer.getvalue()
+
+
+def _city_tool(name: str, description: str) -> dict[str, Any]:
+    """A chat-completions function tool taking one required ``city`` string."""
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string", "description": "City name"}},
+                "required": ["city"],
+            },
+        },
+    }
+
+
+#: The tools the chat and Responses scenarios offer (chat-completions form).
+WEATHER_TOOL: dict[str, Any] = _city_tool("get_weather", "Current weather in a city.")
+TIME_TOOL: dict[str, Any] = _city_tool("get_time", "Current local time in a city.")
+
+
+def responses_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """The Responses API form of a chat-completions function tool (the function fields flattened)."""
+    return {"type": "function", **tool["function"]}

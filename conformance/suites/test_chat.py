@@ -30,6 +30,7 @@ from conformance.checks.errors import SERVED_IDS, check_served
 from conformance.checks.models import check_json_body
 from conformance.config import Settings
 from conformance.model import Exchange
+from conformance.suites.samples import TIME_TOOL, WEATHER_TOOL
 
 if TYPE_CHECKING:
     from conformance.recorder import VerdictRecorder
@@ -44,30 +45,6 @@ INVARIANT_IDS = (
 )
 TOOL_SHAPE_IDS = ("chat.tools.call-shape", "chat.tools.arguments-valid")
 
-WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string", "description": "City name"}},
-            "required": ["city"],
-        },
-    },
-}
-TIME_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_time",
-        "description": "Current local time in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string", "description": "City name"}},
-            "required": ["city"],
-        },
-    },
-}
 OK_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"ok": {"type": "boolean"}},

@@ -24,6 +24,7 @@ from conformance.checks.sse_framing import (
 )
 from conformance.config import Settings
 from conformance.model import Exchange
+from conformance.suites.samples import TIME_TOOL, WEATHER_TOOL
 
 if TYPE_CHECKING:
     from conformance.recorder import VerdictRecorder
@@ -59,30 +60,6 @@ TOOL_IDS = (
 #: skip them), so tool-call streams get at least this many tokens. Still a cheap request.
 TOOL_MAX_TOKENS = 64
 
-WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string", "description": "City name"}},
-            "required": ["city"],
-        },
-    },
-}
-TIME_TOOL: dict[str, Any] = {
-    "type": "function",
-    "function": {
-        "name": "get_time",
-        "description": "Current local time in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string", "description": "City name"}},
-            "required": ["city"],
-        },
-    },
-}
 TOOLS = [WEATHER_TOOL, TIME_TOOL]
 TOOL_PROMPT = "Use the tools: what is the weather in Paris and the local time in Tokyo?"
 

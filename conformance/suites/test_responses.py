@@ -21,6 +21,7 @@ from conformance.checks.responses import (
 )
 from conformance.config import Settings
 from conformance.model import Exchange
+from conformance.suites.samples import WEATHER_TOOL, responses_tool
 
 if TYPE_CHECKING:
     from conformance.recorder import VerdictRecorder
@@ -38,16 +39,6 @@ INVARIANT_IDS = (
 #: OpenAI refuses max_output_tokens below 16, so the budget is raised to that floor.
 MIN_OUTPUT_TOKENS = 16
 
-WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Current weather in a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string", "description": "City name"}},
-        "required": ["city"],
-    },
-}
 
 
 def _request(models: Mapping[str, str], settings: Settings, user_input: Any, **extra: Any) -> dict[str, Any]:
@@ -100,7 +91,7 @@ def test_responses_function_call_round_trip(transport: Transport, models: Mappin
     """tool_choice required gives a function_call item; its function_call_output is accepted."""
     question = {"role": "user", "content": "What is the weather in Paris?"}
     first = transport.request("POST", "/responses", json=_request(
-        models, settings, [question], tools=[WEATHER_TOOL], tool_choice="required"))
+        models, settings, [question], tools=[responses_tool(WEATHER_TOOL)], tool_choice="required"))
     answer = _answer(verdict, first, "responses.schema")
     if answer is None or not verdict.check(check_function_calls(answer, expect_call=True), exchange=first):
         return
@@ -112,5 +103,5 @@ def test_responses_function_call_round_trip(transport: Transport, models: Mappin
               "arguments": call.get("arguments")}
     output = {"type": "function_call_output", "call_id": call.get("call_id"), "output": '{"temperature_c": 18}'}
     second = transport.request("POST", "/responses", json=_request(
-        models, settings, [question, echoed, output], tools=[WEATHER_TOOL]))
+        models, settings, [question, echoed, output], tools=[responses_tool(WEATHER_TOOL)]))
     _answer(verdict, second, "responses.function-call-output")

@@ -17,6 +17,7 @@ from conformance.checks import responses_stream as rs
 from conformance.checks.sse_framing import check_responses_framing, check_stream_answer
 from conformance.config import Settings
 from conformance.model import Exchange
+from conformance.suites.samples import WEATHER_TOOL, responses_tool
 
 if TYPE_CHECKING:
     from conformance.recorder import VerdictRecorder
@@ -43,16 +44,6 @@ MIN_OUTPUT_TOKENS = 16
 #: A function call needs room for its arguments; cut short, the call is still judged for order.
 TOOL_OUTPUT_TOKENS = 64
 
-WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Current weather in a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string", "description": "City name"}},
-        "required": ["city"],
-    },
-}
 
 
 def _body(models: Mapping[str, str], settings: Settings, user_input: str, *, tokens: int,
@@ -105,5 +96,5 @@ def test_responses_stream_function_call(transport: Transport, models: Mapping[st
                                         verdict: VerdictRecorder) -> None:
     """A streamed function call: argument deltas join to .done, to the item and to the terminal output."""
     body = _body(models, settings, "What is the weather in Paris?", tokens=TOOL_OUTPUT_TOKENS,
-                 tools=[WEATHER_TOOL], tool_choice="required")
+                 tools=[responses_tool(WEATHER_TOOL)], tool_choice="required")
     judge_stream(verdict, transport.stream("POST", "/responses", json=body))

@@ -22,7 +22,7 @@ import pytest
 
 from conformance import __version__
 from conformance.baseline import load_baseline
-from conformance.config import Settings
+from conformance.config import CORE_FEATURES, Settings
 from conformance.errors import ConformanceError, TransportError
 from conformance.model import Level
 from conformance.recorder import VerdictRecorder
@@ -164,9 +164,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         problems += [
             f"{item.nodeid}: unknown feature {name!r}" for name in _needed_features(item) if name not in known_features
         ]
-        if ids and state.settings.profile == "core" and not any(
-            rid in state.catalogue and state.catalogue[rid].profile == "core" for rid in ids
-        ):
+        if ids and state.settings.profile == "core" and not _in_core(item, ids, state.catalogue):
             deselected.append(item)
         else:
             keep.append(item)
@@ -175,6 +173,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+
+
+def _in_core(item: pytest.Item, ids: tuple[str, ...], catalogue: Catalogue) -> bool:
+    """A test belongs to the core profile when it needs only core features and checks a core id."""
+    if not set(_needed_features(item)) <= CORE_FEATURES:
+        return False
+    return any(rid in catalogue and catalogue[rid].profile == "core" for rid in ids)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -122,3 +122,11 @@ def test_a_chat_only_target_gets_core_success_and_not_supported_elsewhere(tmp_pa
     found = verdicts(report)
     assert found["rerank.sorted"] == "NOT_SUPPORTED" and found["video.terminal"] == "NOT_SUPPORTED"
     assert "FAIL" not in found.values()
+
+
+def test_core_profile_certifies_every_core_requirement(tmp_path: Path) -> None:
+    proc, report = run_cli(tmp_path, "--profile", "core")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert report["profiles"]["core"]["result"] == "success"  # type: ignore[index]
+    core = [r for r in report["requirements"] if r["profile"] == "core"]  # type: ignore[union-attr]
+    assert core and all(r["verdict"] == "PASS" for r in core)

@@ -69,3 +69,18 @@ def test_a_target_that_never_answers_stops_the_run_within_the_read_bound(tmp_pat
     assert proc.returncode == 3
     assert "cannot reach the target" in proc.stdout + proc.stderr
     assert elapsed < 30
+
+
+def test_a_target_answering_html_502_everywhere_is_failed_and_reported(tmp_path: Path) -> None:
+    with HostileServer() as server:
+        target = tmp_path / "target.toml"
+        target.write_text(f'[target]\nbase_url = "{server.url("html-502")}/v1"\napi_key = "k"\n'
+                          '[models]\nchat = "m"\n[timeouts]\nread = 2.0\nrequest = 5.0\n')
+        proc, elapsed = _run(tmp_path, target, "--profile", "core")
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    assert elapsed < 120
+    report = json.loads((tmp_path / "report" / "conformance-report.json").read_text())
+    verdicts = {r["id"]: r["verdict"] for r in report["requirements"] if r["profile"] == "core"}
+    assert verdicts["errors.no-server-error"] == "FAIL" and verdicts["chat.minimal-request"] == "FAIL"
+    assert "ERROR" not in verdicts.values()  # a 502 is the server's answer, not trouble of ours
+    assert report["profiles"]["core"]["result"] == "failure"

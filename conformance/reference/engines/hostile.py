@@ -18,11 +18,11 @@ from conformance.reference.engines import BinaryResult, StreamResult
 from conformance.reference.faultset import FaultSet
 
 FAULTS: dict[str, str] = {
-    "chat.stream.framing@never-ends": "a plain chat stream sends a chunk every 0.2 s and never ends.",
-    "chat.stream.framing@stall": "a plain chat stream goes silent after its first two events, connection open.",
-    "chat.stream.framing@drop": "a plain chat stream drops the connection after its first two events.",
-    "chat.response.schema@truncated-json": "a plain chat answer is cut in the middle of its JSON.",
-    "chat.response.schema@oversize": "a plain chat answer is a 50 MB JSON body.",
+    "chat.stream.framing@never-ends": "a plain chat stream sends a chunk every 0.2 s and never ends",
+    "chat.stream.framing@stall": "a plain chat stream goes silent after its first two events, connection open",
+    "chat.stream.framing@drop": "a plain chat stream drops the connection after its first two events",
+    "chat.response.schema@truncated-json": "a plain chat answer is cut in the middle of its JSON",
+    "chat.response.schema@oversize": "a plain chat answer is a 50 MB JSON body",
 }
 
 _DRIP_SECONDS = 0.2

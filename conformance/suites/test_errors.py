@@ -54,18 +54,33 @@ UNKNOWN_PATH = "/nexhina-conformance/no-such-path"
 WRONG_METHOD = "PUT"
 
 
-def _defect_params(requirement: str) -> list[object]:
+#: The status-mapping requirements whose cases are one-defect mutations of a valid request.
+_INVALID_BODY_IDS = (
+    "errors.missing-required-field",
+    "errors.wrong-type",
+    "errors.out-of-range",
+    "errors.unknown-enum-value",
+)
+
+
+def _defect_params() -> list[object]:
+    """One case per (requirement, defect): the marks name that requirement and the feature."""
     params: list[object] = []
-    for defect in DEFECTS[requirement]:
-        op = operation(defect.operation_id)
-        params.append(
-            pytest.param(
-                op,
-                defect,
-                id=f"{op.operation_id}-{defect.label}",
-                marks=pytest.mark.feature("errors", op.feature),
+    for requirement in _INVALID_BODY_IDS:
+        for defect in DEFECTS[requirement]:
+            op = operation(defect.operation_id)
+            params.append(
+                pytest.param(
+                    requirement,
+                    op,
+                    defect,
+                    id=f"{requirement.split('.', 1)[1]}-{op.operation_id}-{defect.label}",
+                    marks=[
+                        pytest.mark.feature("errors", op.feature),
+                        pytest.mark.requirements(requirement, *CLIENT_ERROR_IDS),
+                    ],
+                )
             )
-        )
     return params
 
 
@@ -75,7 +90,8 @@ def _ops(ops: tuple[Operation, ...]) -> list[object]:
     ]
 
 
-def _send_defect(
+@pytest.mark.parametrize(("requirement", "op", "defect"), _defect_params())
+def test_invalid_body_is_400(
     requirement: str,
     op: Operation,
     defect: Defect,
@@ -84,64 +100,10 @@ def _send_defect(
     settings: Settings,
     verdict: VerdictRecorder,
 ) -> None:
+    """A body with one defect (a missing required field, a wrong type, a number out of range, an
+    unknown enum value) -> 400 with the envelope; 422 is a deviation."""
     ex = defect.mutate(minimal_request(op, models, settings)).send(transport, retry_429=False)
     verdict.check(check_client_error(ex, (400,), requirement=requirement), exchange=ex)
-
-
-@pytest.mark.requirements("errors.missing-required-field", *CLIENT_ERROR_IDS)
-@pytest.mark.parametrize(("op", "defect"), _defect_params("errors.missing-required-field"))
-def test_missing_required_field(
-    op: Operation,
-    defect: Defect,
-    transport: Transport,
-    models: Mapping[str, str],
-    settings: Settings,
-    verdict: VerdictRecorder,
-) -> None:
-    """A body without a required field -> 400 (422 is a deviation) with the envelope."""
-    _send_defect("errors.missing-required-field", op, defect, transport, models, settings, verdict)
-
-
-@pytest.mark.requirements("errors.wrong-type", *CLIENT_ERROR_IDS)
-@pytest.mark.parametrize(("op", "defect"), _defect_params("errors.wrong-type"))
-def test_wrong_type(
-    op: Operation,
-    defect: Defect,
-    transport: Transport,
-    models: Mapping[str, str],
-    settings: Settings,
-    verdict: VerdictRecorder,
-) -> None:
-    """A field of the wrong JSON type -> 400 with the envelope."""
-    _send_defect("errors.wrong-type", op, defect, transport, models, settings, verdict)
-
-
-@pytest.mark.requirements("errors.out-of-range", *CLIENT_ERROR_IDS)
-@pytest.mark.parametrize(("op", "defect"), _defect_params("errors.out-of-range"))
-def test_out_of_range(
-    op: Operation,
-    defect: Defect,
-    transport: Transport,
-    models: Mapping[str, str],
-    settings: Settings,
-    verdict: VerdictRecorder,
-) -> None:
-    """A number outside its documented range -> 400 with the envelope."""
-    _send_defect("errors.out-of-range", op, defect, transport, models, settings, verdict)
-
-
-@pytest.mark.requirements("errors.unknown-enum-value", *CLIENT_ERROR_IDS)
-@pytest.mark.parametrize(("op", "defect"), _defect_params("errors.unknown-enum-value"))
-def test_unknown_enum_value(
-    op: Operation,
-    defect: Defect,
-    transport: Transport,
-    models: Mapping[str, str],
-    settings: Settings,
-    verdict: VerdictRecorder,
-) -> None:
-    """A value outside a documented enum -> 400 with the envelope."""
-    _send_defect("errors.unknown-enum-value", op, defect, transport, models, settings, verdict)
 
 
 def _malformed_json(spec: RequestSpec) -> bytes:

@@ -131,34 +131,37 @@ def test_unknown_key(
     verdict.check(check_unknown_key_code(ex), exchange=ex)
 
 
-@pytest.mark.requirements("auth.disabled-key", *CLIENT_ERROR_IDS)
-@pytest.mark.parametrize("op", _per_operation("auth.disabled-key"))
-def test_disabled_key(
+def _revoked_key_params() -> list[object]:
+    """One case per (key state answered 401, operation), gated by that state's feature."""
+    return [
+        pytest.param(
+            state,
+            op,
+            id=f"{state}-{op.operation_id}",
+            marks=[
+                pytest.mark.feature(f"auth.{state}-key", op.feature),
+                pytest.mark.requirements(f"auth.{state}-key", *CLIENT_ERROR_IDS),
+            ],
+        )
+        for state in ("disabled", "expired")
+        for op in OPERATIONS
+    ]
+
+
+@pytest.mark.parametrize(("state", "op"), _revoked_key_params())
+def test_revoked_key(
+    state: str,
     op: Operation,
     transport: Transport,
     models: Mapping[str, str],
     settings: Settings,
     verdict: VerdictRecorder,
 ) -> None:
-    """A disabled key -> 401 with the envelope."""
-    key = _configured_key(settings, "disabled", "auth.disabled-key")
+    """A disabled or an expired key -> 401 with the envelope."""
+    requirement = f"auth.{state}-key"
+    key = _configured_key(settings, state, requirement)
     ex = minimal_request(op, models, settings).send(transport, key=key, retry_429=False)
-    verdict.check(check_client_error(ex, (401,), requirement="auth.disabled-key"), exchange=ex)
-
-
-@pytest.mark.requirements("auth.expired-key", *CLIENT_ERROR_IDS)
-@pytest.mark.parametrize("op", _per_operation("auth.expired-key"))
-def test_expired_key(
-    op: Operation,
-    transport: Transport,
-    models: Mapping[str, str],
-    settings: Settings,
-    verdict: VerdictRecorder,
-) -> None:
-    """An expired key -> 401 with the envelope."""
-    key = _configured_key(settings, "expired", "auth.expired-key")
-    ex = minimal_request(op, models, settings).send(transport, key=key, retry_429=False)
-    verdict.check(check_client_error(ex, (401,), requirement="auth.expired-key"), exchange=ex)
+    verdict.check(check_client_error(ex, (401,), requirement=requirement), exchange=ex)
 
 
 @pytest.mark.requirements("auth.exhausted-key", "auth.exhausted-key-code", *CLIENT_ERROR_IDS)

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from conformance.config import Settings
 from conformance.spec import validator_for_request
 from conformance.suites.operations import (
     DEFECTS,
@@ -22,20 +21,8 @@ from conformance.suites.operations import (
     minimal_request,
     operation,
 )
+from tests.suites.sample_target import MODELS, SETTINGS
 
-SETTINGS = Settings()
-MODELS = {
-    "chat": "m-chat",
-    "responses": "m-resp",
-    "embeddings": "m-emb",
-    "images": "m-img",
-    "speech": "m-tts",
-    "transcription": "m-stt",
-    "translation": "m-stt",
-    "video": "m-vid",
-    "moderation": "m-mod",
-    "rerank": "m-rr",
-}
 MEDIA = {"json": "application/json", "multipart": "multipart/form-data"}
 
 

@@ -22,20 +22,7 @@ from conformance.suites.operations import (
     operations_with,
 )
 from conformance.suites.samples import tiny_wav
-
-MODELS = {
-    "chat": "m-chat",
-    "responses": "m-resp",
-    "embeddings": "m-emb",
-    "images": "m-img",
-    "speech": "m-tts",
-    "transcription": "m-stt",
-    "translation": "m-stt",
-    "video": "m-vid",
-    "moderation": "m-mod",
-    "rerank": "m-rr",
-}
-SETTINGS = Settings()
+from tests.suites.sample_target import MODELS, SETTINGS
 
 
 def test_tiny_wav_is_a_valid_short_16_bit_mono_wav() -> None:

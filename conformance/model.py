@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import json
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +76,23 @@ class Violation:
     expected: str
     actual: str
     where: str | None = None
+
+
+class Findings(list[Violation]):
+    """The violations of one check and the requirement ids it judged (an earned PASS).
+
+    A plain list of violations says only what failed; ``judged`` also says what was looked
+    at, so a requirement that no check evaluated can never be reported PASS. The ids of the
+    violations themselves always count as judged.
+    """
+
+    def __init__(self, violations: Iterable[Violation] = (), *, judged: Iterable[str] = ()) -> None:
+        super().__init__(violations)
+        self.judged: frozenset[str] = frozenset(judged) | {v.requirement for v in self}
+
+    def __add__(self, other: list[Violation]) -> Findings:  # type: ignore[override]
+        more = other.judged if isinstance(other, Findings) else ()
+        return Findings([*self, *other], judged=self.judged | frozenset(more))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 from conformance import spec
+from conformance.checks._judged import judges
 from conformance.checks.sse_framing import at, done_or_end, json_events, quote
 from conformance.model import Exchange, SSEEvent, SSETranscript, Violation, truncate
 
@@ -93,6 +94,7 @@ def _choice_for_schema(choice: dict[str, Any]) -> dict[str, Any]:
     return copy
 
 
+@judges("chat.stream.chunk-schema")
 def check_chunk_schema(sse: SSETranscript) -> list[Violation]:
     """Every chunk validates against ChatCompletionChunk (``chat.stream.chunk-schema``)."""
     out: list[Violation] = []
@@ -102,6 +104,7 @@ def check_chunk_schema(sse: SSETranscript) -> list[Violation]:
     return out
 
 
+@judges("chat.stream.chunk-object")
 def check_chunk_object(sse: SSETranscript) -> list[Violation]:
     """Every chunk has object ``chat.completion.chunk`` (``chat.stream.chunk-object``)."""
     return [
@@ -111,6 +114,7 @@ def check_chunk_object(sse: SSETranscript) -> list[Violation]:
     ]
 
 
+@judges("chat.stream.consistent-id")
 def check_consistent_id(sse: SSETranscript) -> list[Violation]:
     """id, created and model are identical in every chunk (``chat.stream.consistent-id``).
 
@@ -136,6 +140,7 @@ def check_consistent_id(sse: SSETranscript) -> list[Violation]:
     return out
 
 
+@judges("chat.stream.role-first", "chat.stream.role-not-repeated")
 def check_roles(sse: SSETranscript) -> list[Violation]:
     """The first chunk of each choice carries role assistant, later ones no role.
 
@@ -169,6 +174,7 @@ def check_roles(sse: SSETranscript) -> list[Violation]:
     return out
 
 
+@judges("chat.stream.finish-last", "chat.stream.finish-reason-enum", "chat.stream.single-finish")
 def check_finish(sse: SSETranscript) -> list[Violation]:
     """Per choice index exactly one finish_reason, from the enum, in the choice's last chunk.
 
@@ -225,6 +231,7 @@ def check_finish(sse: SSETranscript) -> list[Violation]:
     return out
 
 
+@judges("chat.stream.n-choices")
 def check_n_choices(sse: SSETranscript, *, n: int) -> list[Violation]:
     """A stream for ``n`` choices carries choice indexes 0..n-1 and no other (``chat.stream.n-choices``).
 
@@ -259,6 +266,7 @@ def _usage_only(chunk: Mapping[str, Any]) -> bool:
     return chunk.get("choices") == [] and chunk.get("usage") is not None
 
 
+@judges("chat.stream.usage-chunk", "chat.stream.usage-absent-elsewhere", "chat.stream.usage-total")
 def check_usage_chunk(sse: SSETranscript) -> list[Violation]:
     """With include_usage true: one usage chunk, last before [DONE], and usage nowhere else.
 
@@ -333,6 +341,7 @@ def _usage_total(event: SSEEvent, usage: object) -> list[Violation]:
     ]
 
 
+@judges("chat.stream.no-usage-unrequested")
 def check_no_usage_unrequested(sse: SSETranscript) -> list[Violation]:
     """Without include_usage no usage-only chunk (``chat.stream.no-usage-unrequested``, SHOULD).
 
@@ -360,6 +369,7 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+@judges("chat.stream.options-without-stream")
 def check_options_without_stream(exchange: Exchange) -> list[Violation]:
     """stream_options without stream true: a plain 200 completion, or a 400 error envelope.
 
@@ -415,6 +425,7 @@ def stream_usage(sse: SSETranscript) -> dict[str, Any] | None:
     return found[-1] if found and isinstance(found[-1], dict) else None
 
 
+@judges("chat.stream.equals-nonstream")
 def check_stream_equals_nonstream(sse: SSETranscript, response: Mapping[str, Any]) -> list[Violation]:
     """Joined content, finish_reason and usage equal the non-streamed answer to the same request.
 

@@ -23,7 +23,8 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from conformance.model import Exchange, Violation, truncate
+from conformance.checks._judged import judges
+from conformance.model import Exchange, Findings, Violation, truncate
 from conformance.spec import validator_for_request
 
 # --------------------------------------------------------------------------- case kinds
@@ -287,6 +288,7 @@ def _status_actual(failure: FailureFacts) -> str:
     return f"HTTP {failure.status}: {truncate(_first_line(failure.message), 160)}"
 
 
+@judges()
 def failure_to_violations(failure: FailureFacts, case: CaseFacts) -> list[Violation]:
     """The catalogue violations one Schemathesis finding stands for (maybe none).
 
@@ -348,6 +350,7 @@ def _accepted_negative(failure: FailureFacts, case: CaseFacts) -> list[Violation
     return [Violation(case.invalid_requirement, expected, _status_actual(failure), "status")]
 
 
+@judges()
 def check_stream_answered_as_stream(exchange: Exchange, operation_id: str) -> list[Violation]:
     """A ``stream: true`` request answered 2xx comes as ``text/event-stream`` (D7, D15).
 
@@ -355,9 +358,9 @@ def check_stream_answered_as_stream(exchange: Exchange, operation_id: str) -> li
     """
     requirement = STREAM_CONTENT_TYPE_IDS.get(operation_id)
     if requirement is None or exchange.status is None or not 200 <= exchange.status < 300:
-        return []
+        return Findings()  # not a streaming operation, or not served: nothing judged
     if exchange.content_type == "text/event-stream":
-        return []
+        return Findings(judged={requirement})
     shown = exchange.header("content-type") or "<absent>"
     return [Violation(requirement, "Content-Type text/event-stream", truncate(shown), "header Content-Type")]
 

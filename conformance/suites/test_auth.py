@@ -17,6 +17,8 @@ from conformance.checks.errors import (
     SERVED_IDS,
     check_client_error,
     check_exhausted_key_code,
+    check_no_error_in_2xx,
+    check_no_server_error,
     check_served,
     check_status,
     check_unknown_key_code,
@@ -78,7 +80,8 @@ def test_valid_key(
         # video: any answer but 401/403 (and 5xx) shows the credential passed. The task
         # lifecycle itself belongs to the video suite.
         accepted = [s for s in range(200, 500) if s not in (401, 403)]
-        verdict.check(check_status(ex, accepted, requirement="auth.valid-key"), exchange=ex)
+        found = check_status(ex, accepted, requirement="auth.valid-key")
+        verdict.check(found + check_no_server_error(ex) + check_no_error_in_2xx(ex), exchange=ex)
         return
     verdict.check(check_served(ex, requirement="auth.valid-key"), exchange=ex)
 

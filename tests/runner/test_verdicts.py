@@ -63,7 +63,10 @@ def test_error_is_kept_apart_from_fail() -> None:
 
 def test_not_supported_gives_partial_profile() -> None:
     cat = load_catalogue()
-    records = [TestRecord("a", (MUST_ID,), TEST_PASSED, judged=(MUST_ID,)), TestRecord("b", (FULL_ID,), TEST_NOT_SUPPORTED)]
+    records = [
+        TestRecord("a", (MUST_ID,), TEST_PASSED, judged=(MUST_ID,)),
+        TestRecord("b", (FULL_ID,), TEST_NOT_SUPPORTED),
+    ]
     results = aggregate(records, cat)
     assert results[FULL_ID].verdict is Verdict.NOT_SUPPORTED
     assert profile_result(profile_members("core", results)) == "success"
@@ -151,6 +154,9 @@ def test_unexercised_requirements_are_not_run() -> None:
 
 def test_a_test_that_ran_outranks_one_that_was_not_supported() -> None:
     cat = load_catalogue()
-    records = [TestRecord("op-a", (MUST_ID,), TEST_NOT_SUPPORTED), TestRecord("op-b", (MUST_ID,), TEST_PASSED, judged=(MUST_ID,))]
+    records = [
+        TestRecord("op-a", (MUST_ID,), TEST_NOT_SUPPORTED),
+        TestRecord("op-b", (MUST_ID,), TEST_PASSED, judged=(MUST_ID,)),
+    ]
     assert aggregate(records, cat)[MUST_ID].verdict is Verdict.PASS
     assert aggregate(records[:1], cat)[MUST_ID].verdict is Verdict.NOT_SUPPORTED

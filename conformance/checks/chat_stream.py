@@ -53,6 +53,11 @@ def _delta(choice: Mapping[str, Any]) -> Mapping[str, Any]:
     return delta if isinstance(delta, dict) else {}
 
 
+def _carries_nothing(choice: Mapping[str, Any]) -> bool:
+    """A choice entry with an empty delta (every member null or "") and no logprobs."""
+    return all(value in (None, "") for value in _delta(choice).values()) and choice.get("logprobs") is None
+
+
 def finish_reasons(sse: SSETranscript) -> dict[int, object]:
     """The first non-null finish_reason of each choice index (absent when a choice has none)."""
     out: dict[int, object] = {}
@@ -179,8 +184,9 @@ def check_finish(sse: SSETranscript) -> list[Violation]:
     """Per choice index exactly one finish_reason, from the enum, in the choice's last chunk.
 
     Emits ``chat.stream.single-finish`` (none, or a second one), ``chat.stream.finish-last`` (a
-    chunk of the same choice after its finish chunk; a second finish chunk is single-finish's)
-    and ``chat.stream.finish-reason-enum``.
+    chunk of the same choice with content after its finish chunk; a second finish chunk is
+    single-finish's, an entry that carries nothing is not content) and
+    ``chat.stream.finish-reason-enum``.
     """
     out: list[Violation] = []
     for index, entries in sorted(choices_by_index(sse).items()):
@@ -218,7 +224,9 @@ def check_finish(sse: SSETranscript) -> list[Violation]:
                 )
             )
         for event, position, choice in entries[finishing[0] + 1 :]:
-            if choice.get("finish_reason") is None:
+            # An entry that carries nothing ({"index": 0, "delta": {}}) is no content after the
+            # finish; where it sits (the usage chunk) is usage-chunk's to judge (D26).
+            if choice.get("finish_reason") is None and not _carries_nothing(choice):
                 out.append(
                     Violation(
                         "chat.stream.finish-last",

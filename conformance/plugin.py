@@ -227,6 +227,7 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
         return None
     recorder = item.stash.get(RECORDER, None)
     violations = recorder.records() if recorder is not None else ()
+    judged = recorder.judged_ids() if recorder is not None else ()
     if report.when == "setup" and report.skipped:
         reason = item.stash.get(NOT_SUPPORTED, None)
         if reason is not None:
@@ -240,8 +241,8 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
         return TestRecord(item.nodeid, ids, TEST_ERROR, violations, "a test of a declared feature was skipped")
     excinfo = call.excinfo
     if excinfo is not None and not (recorder is not None and recorder.of_level(Level.MUST)):
-        return TestRecord(item.nodeid, ids, TEST_ERROR, violations, _error_text(call))
-    return TestRecord(item.nodeid, ids, TEST_VIOLATED if violations else TEST_PASSED, violations)
+        return TestRecord(item.nodeid, ids, TEST_ERROR, violations, _error_text(call), judged)
+    return TestRecord(item.nodeid, ids, TEST_VIOLATED if violations else TEST_PASSED, violations, judged=judged)
 
 
 def _error_text(call: pytest.CallInfo[None]) -> str:

@@ -14,10 +14,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from conformance.verdicts import RequirementResult, profile_members, profile_result, profile_statistics
+from conformance.verdicts import RequirementResult, not_run, profile_members, profile_result, profile_statistics
 
 REPORT_SCHEMA_VERSION = 1
 PROFILES = ("core", "full")
+#: Evidence entries per requirement in the JSON report (its own verdict's entries first).
+EVIDENCE_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def build_report(results: Mapping[str, RequirementResult], facts: RunFacts) -> d
     profiles = {}
     for name in PROFILES:
         members = profile_members(name, results)
-        profiles[name] = {"result": profile_result(members), "statistics": profile_statistics(members)}
+        profiles[name] = {"result": profile_result(members, facts.features), "statistics": profile_statistics(members)}
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "suite": {"name": "nexhina-conformance", "version": facts.suite_version},
@@ -100,7 +102,7 @@ def _requirement_json(result: RequirementResult) -> dict[str, object]:
         "baselined": result.baselined,
         "stale": result.stale,
         "tests": sorted(result.tests),
-        "evidence": [e.to_json() for e in result.evidence[:5]],
+        "evidence": [e.to_json() for e in result.ordered_evidence(EVIDENCE_SHOWN)],
     }
 
 
@@ -130,6 +132,8 @@ def terminal_summary(results: Mapping[str, RequirementResult], facts: RunFacts) 
         if result.verdict is not None and result.verdict.value in ("FAIL", "WARN", "ERROR"):
             mark = " (baselined)" if result.baselined else ""
             lines.append(f"{result.verdict.value:<5} {result.requirement.id}{mark}")
+    lines += [f"NOT_RUN {rid} (a declared feature's requirement no test judged)"
+              for rid in not_run(results.values(), facts.features)]
     lines += [f"STALE {rid} (baselined but passes: remove it from the baseline)" for rid in facts.stale]
     return lines
 
@@ -155,6 +159,11 @@ def summary_markdown(results: Mapping[str, RequirementResult], facts: RunFacts) 
     for name in PROFILES:
         stats = profiles[name]["statistics"]
         out.append(f"| {name} | {profiles[name]['result']} | " + " | ".join(str(stats[c]) for c in _COLUMNS) + " |")
+    unjudged = not_run(results.values(), facts.features)
+    if unjudged:
+        out += ["", "## Not run", "", "Requirements of a declared feature that no test judged "
+                "(the profile is at best partial):", ""]
+        out += [f"- `{rid}`" for rid in unjudged]
     by_area: dict[str, list[RequirementResult]] = defaultdict(list)
     for result in results.values():
         by_area[result.requirement.id.split(".", 1)[0]].append(result)
@@ -166,7 +175,7 @@ def summary_markdown(results: Mapping[str, RequirementResult], facts: RunFacts) 
                 verdict += " (baselined, stale)" if result.stale else " (baselined)"
             detail = ""
             if result.evidence:
-                ev = result.evidence[0]
+                ev = result.ordered_evidence(1)[0]
                 detail = f"{ev.where or ''} expected {ev.expected or '-'}; actual {ev.actual or ev.message or '-'}"
                 detail = detail.replace("|", "\\|").replace("\n", " ")[:200]
             out.append(f"| `{result.requirement.id}` | {result.requirement.level.value} | {verdict} | {detail} |")

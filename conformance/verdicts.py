@@ -1,12 +1,14 @@
 """Per-requirement verdicts from per-test records, profile results and the run's gate.
 
 Pure logic: test records in (as the plugin gathers them from every xdist worker),
-verdicts out. The level of a requirement (never the test) decides FAIL versus WARN.
+verdicts out. The level of a requirement (never the test) decides FAIL versus WARN. PASS is
+earned: a test that ran gives PASS only to the declared ids its checks judged (``judged``);
+a declared id it never judged gets nothing from it (NOT_RUN when no test judged it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -31,14 +33,17 @@ class Evidence:
     expected: str | None = None
     actual: str | None = None
     curl: str | None = None
+    count: int = 1  # identical violations at sibling locations, collapsed into this entry
 
     def to_json(self) -> dict[str, object]:
-        """A JSON-ready mapping (None fields dropped)."""
+        """A JSON-ready mapping (None fields dropped; ``count`` only when above 1)."""
         data: dict[str, object] = {"test": self.test, "verdict": self.verdict.value}
         for key in ("message", "where", "expected", "actual", "curl"):
             value = getattr(self, key)
             if value:
                 data[key] = value
+        if self.count > 1:
+            data["count"] = self.count
         return data
 
 
@@ -51,11 +56,12 @@ class ViolationRecord:
     actual: str
     where: str | None = None
     curl: str | None = None
+    count: int = 1
 
 
 @dataclass(frozen=True)
 class TestRecord:
-    """The outcome of one test: its declared requirements and what it recorded."""
+    """The outcome of one test: its declared requirements, what its checks judged and found."""
 
     __test__ = False  # not a pytest test class, despite the name
 
@@ -64,6 +70,7 @@ class TestRecord:
     outcome: str
     violations: tuple[ViolationRecord, ...] = ()
     message: str = ""
+    judged: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """Serialise for transport in ``report.user_properties`` (xdist-safe)."""
@@ -73,6 +80,7 @@ class TestRecord:
             "outcome": self.outcome,
             "message": self.message,
             "violations": [v.__dict__ for v in self.violations],
+            "judged": list(self.judged),
         }
 
     @classmethod
@@ -82,12 +90,15 @@ class TestRecord:
         assert isinstance(raw_violations, list)
         requirements = data["requirements"]
         assert isinstance(requirements, list)
+        judged = data.get("judged", [])
+        assert isinstance(judged, list)
         return cls(
             nodeid=str(data["nodeid"]),
             requirements=tuple(str(r) for r in requirements),
             outcome=str(data["outcome"]),
             message=str(data.get("message", "")),
             violations=tuple(ViolationRecord(**v) for v in raw_violations),
+            judged=tuple(str(r) for r in judged),
         )
 
 
@@ -111,6 +122,17 @@ class RequirementResult:
         if self.verdict is None or evidence.verdict.rank > self.verdict.rank:
             self.verdict = evidence.verdict
 
+    def ordered_evidence(self, limit: int | None = None) -> list[Evidence]:
+        """The evidence with entries of the requirement's own verdict first, cut to ``limit``.
+
+        So a FAIL, WARN or ERROR always shows at least one entry of that verdict, however many
+        NOT_SUPPORTED entries other tests added.
+        """
+        own = [e for e in self.evidence if e.verdict is self.verdict]
+        rest = [e for e in self.evidence if e.verdict is not self.verdict]
+        ordered = own + rest
+        return ordered if limit is None else ordered[:limit]
+
 
 def verdict_for(level: Level) -> Verdict:
     """The verdict a violation earns: decided by the requirement's level, in one place."""
@@ -118,10 +140,15 @@ def verdict_for(level: Level) -> Verdict:
 
 
 def aggregate(records: Iterable[TestRecord], catalogue: Catalogue) -> dict[str, RequirementResult]:
-    """Fold test records into one result per catalogue requirement (worst verdict wins)."""
+    """Fold test records into one result per catalogue requirement (worst verdict wins).
+
+    A test that ran (passed or violated) adds PASS only for the declared ids it judged; a
+    skipped or errored test adds NOT_SUPPORTED or ERROR for every id it declared.
+    """
     results = {req.id: RequirementResult(req) for req in catalogue}
     for record in records:
         violated = {v.requirement for v in record.violations}
+        ran = record.outcome in (TEST_PASSED, TEST_VIOLATED)
         for violation in record.violations:
             req = catalogue[violation.requirement]
             results[req.id].add(
@@ -133,10 +160,11 @@ def aggregate(records: Iterable[TestRecord], catalogue: Catalogue) -> dict[str, 
                     expected=violation.expected,
                     actual=violation.actual,
                     curl=violation.curl,
+                    count=violation.count,
                 )
             )
         for rid in record.requirements:
-            if rid in violated:
+            if rid in violated or (ran and rid not in record.judged):
                 continue
             results[rid].add(Evidence(test=record.nodeid, verdict=_clean_verdict(record), message=_msg(record)))
     return results
@@ -191,8 +219,18 @@ def profile_statistics(members: Iterable[RequirementResult]) -> dict[str, int]:
     return stats
 
 
-def profile_result(members: Iterable[RequirementResult]) -> str:
-    """success (all pass), partial (passes plus NOT_SUPPORTED), failure (any FAIL), error."""
+def not_run(members: Iterable[RequirementResult], features: Collection[str]) -> list[str]:
+    """Ids of a declared feature that no test judged (NOT_RUN): never a silent success."""
+    return [r.requirement.id for r in members if r.verdict is None and r.requirement.feature in features]
+
+
+def profile_result(members: Iterable[RequirementResult], features: Collection[str] = ()) -> str:
+    """success (all pass), partial (NOT_SUPPORTED, or NOT_RUN of a declared feature), failure, error.
+
+    ``features`` are the target's declared features: one of their requirements that no test
+    judged makes the profile at best partial.
+    """
+    members = list(members)
     verdicts = [r.verdict for r in members if r.verdict is not None]
     if not verdicts:
         return PROFILE_NOT_RUN
@@ -200,7 +238,7 @@ def profile_result(members: Iterable[RequirementResult]) -> str:
         return PROFILE_FAILURE
     if Verdict.ERROR in verdicts:
         return PROFILE_ERROR
-    if Verdict.NOT_SUPPORTED in verdicts:
+    if Verdict.NOT_SUPPORTED in verdicts or not_run(members, features):
         return PROFILE_PARTIAL
     return PROFILE_SUCCESS
 

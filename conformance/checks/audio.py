@@ -16,7 +16,8 @@ import wave
 from typing import Any
 
 from conformance import spec
-from conformance.model import Exchange, Violation, truncate
+from conformance.checks._judged import judges
+from conformance.model import Exchange, Findings, Violation, truncate
 
 #: Accepted Content-Types per speech response_format (SPEC-DECISIONS §19).
 SPEECH_CONTENT_TYPES: dict[str, frozenset[str]] = {
@@ -55,6 +56,7 @@ def has_signature(data: bytes, fmt: str) -> bool:
     raise ValueError(f"unknown speech format {fmt!r}")
 
 
+@judges("audio.speech.content-type")
 def check_speech_content_type(exchange: Exchange, fmt: str) -> list[Violation]:
     """The Content-Type is one §19 accepts for the requested format."""
     accepted = SPEECH_CONTENT_TYPES[fmt]
@@ -64,6 +66,7 @@ def check_speech_content_type(exchange: Exchange, fmt: str) -> list[Violation]:
                       truncate(exchange.header("content-type")), "Content-Type")]
 
 
+@judges("audio.speech.signature")
 def check_speech_signature(data: bytes, fmt: str) -> list[Violation]:
     """The audio bytes carry the signature of the requested format."""
     if has_signature(data, fmt):
@@ -104,6 +107,7 @@ def _riff_duration(data: bytes) -> float:
     return length / byte_rate
 
 
+@judges("audio.speech.wav-parses")
 def check_wav(data: bytes) -> list[Violation]:
     """WAV speech parses as WAVE and has a non-zero duration."""
     try:
@@ -117,12 +121,15 @@ def check_wav(data: bytes) -> list[Violation]:
 
 # --------------------------------------------------------------------------- transcriptions
 
+@judges()
 def check_text_json(body: Any, task: str) -> list[Violation]:
     """response_format json: ``{"text": <string>}`` (TranscriptionResponse / TranslationResponse)."""
     name = "TranscriptionResponse" if task == "transcription" else "TranslationResponse"
-    return spec.validate(body, name, requirement=f"audio.{task}.json")
+    requirement = f"audio.{task}.json"
+    return Findings(spec.validate(body, name, requirement=requirement), judged={requirement})
 
 
+@judges()
 def check_plain_text(exchange: Exchange, task: str) -> list[Violation]:
     """response_format text: a text/plain body that decodes as UTF-8."""
     found = []
@@ -133,7 +140,7 @@ def check_plain_text(exchange: Exchange, task: str) -> list[Violation]:
         exchange.body.decode("utf-8")
     except UnicodeDecodeError:
         found.append(Violation(f"audio.{task}.text", "a UTF-8 text body", truncate(exchange.body[:32].hex()), "body"))
-    return found
+    return Findings(found, judged={f"audio.{task}.text"})
 
 
 _SRT_TIME = re.compile(r"^(\d{2,}):([0-5]\d):([0-5]\d),(\d{3})$")
@@ -178,6 +185,7 @@ def _ordered(cues: list[tuple[int, float, float]], requirement: str) -> list[Vio
     return found
 
 
+@judges()
 def check_srt(text: str, task: str) -> list[Violation]:
     """Well-formed SubRip: numbered cues, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, ordered times."""
     requirement, found = f"audio.{task}.srt", []
@@ -195,16 +203,17 @@ def check_srt(text: str, task: str) -> list[Violation]:
                                    f"cue[{k}]"))
         previous = number
         cues.append((k, *timing))
-    return found + _ordered(cues, requirement)
+    return Findings(found + _ordered(cues, requirement), judged={requirement})
 
 
+@judges()
 def check_vtt(text: str, task: str) -> list[Violation]:
     """Well-formed WebVTT: ``WEBVTT`` header, cues with ``[HH:]MM:SS.mmm --> ...``, ordered times."""
     requirement = f"audio.{task}.vtt"
     blocks = _blocks(text)
     header = blocks[0][0] if blocks else ""
     if not re.match(r"^WEBVTT([ \t].*)?$", header):
-        return [Violation(requirement, "a first line WEBVTT", truncate(header), "line[0]")]
+        return Findings([Violation(requirement, "a first line WEBVTT", truncate(header), "line[0]")])
     found, cues = [], []
     for k, block in enumerate(blocks[1:], start=1):
         if block[0].startswith(("NOTE", "STYLE", "REGION")):
@@ -217,9 +226,11 @@ def check_vtt(text: str, task: str) -> list[Violation]:
                                    truncate("\n".join(block)), f"cue[{k}]"))
             continue
         cues.append((k, *timing))
-    return found + _ordered(cues, requirement)
+    return Findings(found + _ordered(cues, requirement), judged={requirement})
 
 
+@judges()
 def check_verbose_json(body: Any, task: str) -> list[Violation]:
     """verbose_json: task, language, duration, text and segments (TranscriptionVerboseResponse)."""
-    return spec.validate(body, "TranscriptionVerboseResponse", requirement=f"audio.{task}.verbose-json")
+    requirement = f"audio.{task}.verbose-json"
+    return Findings(spec.validate(body, "TranscriptionVerboseResponse", requirement=requirement), judged={requirement})

@@ -17,7 +17,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from conformance import spec
-from conformance.model import Violation, truncate
+from conformance.checks._judged import judges
+from conformance.model import Findings, Violation, truncate
 
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
 
@@ -30,6 +31,15 @@ _OWNED = (
     re.compile(r"^/choices/\d+/finish_reason$"),
     re.compile(r"^/choices/\d+/message/tool_calls(/|$)"),
     re.compile(r"^/usage/total_tokens$"),
+)
+
+
+#: Ids :func:`check_chat_invariants` judges besides the usage arithmetic.
+_INVARIANT_IDS = (
+    "chat.response.object",
+    "chat.response.choice-indexes",
+    "chat.response.assistant-role",
+    "chat.response.finish-reason",
 )
 
 
@@ -61,6 +71,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+@judges("chat.response.schema")
 def check_chat_response_schema(body: Any) -> list[Violation]:
     """The answer validates against ChatCompletionResponse (minus what dedicated checks own)."""
     return [
@@ -70,10 +81,11 @@ def check_chat_response_schema(body: Any) -> list[Violation]:
     ]
 
 
+@judges(*_INVARIANT_IDS, "chat.response.usage-total")
 def check_chat_invariants(body: Any) -> list[Violation]:
     """object, choice indexes 0..n-1, role assistant, finish_reason enum, usage arithmetic."""
     if not isinstance(body, dict):
-        return []
+        return Findings()  # not an object: the schema check reports it, nothing here is judged
     found: list[Violation] = []
     if body.get("object") != "chat.completion":
         found.append(Violation("chat.response.object", '"chat.completion"', truncate(body.get("object")), "/object"))
@@ -93,14 +105,14 @@ def check_chat_invariants(body: Any) -> list[Violation]:
         if reason not in FINISH_REASONS:
             found.append(Violation("chat.response.finish-reason", f"one of {sorted(FINISH_REASONS)}",
                                    truncate(reason), f"/choices/{pos}/finish_reason"))
-    found += check_usage_total(body.get("usage"))
-    return found
+    return Findings(found, judged=_INVARIANT_IDS) + check_usage_total(body.get("usage"))
 
 
+@judges(param="requirement")
 def check_usage_total(usage: Any, *, requirement: str = "chat.response.usage-total") -> list[Violation]:
     """total_tokens = prompt_tokens + completion_tokens (usage absent: nothing to judge)."""
     if usage is None:
-        return []
+        return Findings()  # usage absent: nothing judged
     values: list[Any] = [usage.get(f) for f in ("prompt_tokens", "completion_tokens", "total_tokens")] \
         if isinstance(usage, dict) else []
     if len(values) == 3 and all(_is_int(v) for v in values) and values[0] + values[1] == values[2]:
@@ -108,6 +120,7 @@ def check_usage_total(usage: Any, *, requirement: str = "chat.response.usage-tot
     return [Violation(requirement, "total_tokens = prompt_tokens + completion_tokens", truncate(usage), "/usage")]
 
 
+@judges("chat.max-tokens-length")
 def check_finish_reason_length(body: Any) -> list[Violation]:
     """An answer cut by max_tokens reports finish_reason "length" on every choice."""
     return [
@@ -118,6 +131,7 @@ def check_finish_reason_length(body: Any) -> list[Violation]:
     ]
 
 
+@judges("chat.n-choices")
 def check_choice_count(body: Any, expected: int) -> list[Violation]:
     """A request with n = ``expected`` gets that many choices."""
     choices = body.get("choices") if isinstance(body, dict) else None
@@ -127,6 +141,7 @@ def check_choice_count(body: Any, expected: int) -> list[Violation]:
     return [Violation("chat.n-choices", f"{expected} choices", truncate(count), "/choices")]
 
 
+@judges("chat.stop")
 def check_stop_absent(body: Any, stops: Sequence[str]) -> list[Violation]:
     """No choice's content contains any requested stop sequence."""
     found = []
@@ -141,6 +156,7 @@ def check_stop_absent(body: Any, stops: Sequence[str]) -> list[Violation]:
     return found
 
 
+@judges("chat.tools.call-shape")
 def check_tool_call_shape(body: Any) -> list[Violation]:
     """Every tool call is a ToolCall (string id, type function, string name and arguments)."""
     found = []
@@ -151,6 +167,7 @@ def check_tool_call_shape(body: Any) -> list[Violation]:
     return found
 
 
+@judges("chat.tools.arguments-valid")
 def check_tool_arguments(body: Any, tools: Sequence[dict[str, Any]]) -> list[Violation]:
     """Each call names a declared tool and its arguments parse and validate against its schema.
 
@@ -193,6 +210,7 @@ def _arguments_violations(function: dict[str, Any], params: dict[str, Any], wher
     ]
 
 
+@judges()
 def check_tool_choice(body: Any, choice: str | dict[str, Any]) -> list[Violation]:
     """tool_choice "required" -> a call; "none" -> no call; named -> a call of that function.
 
@@ -200,6 +218,12 @@ def check_tool_choice(body: Any, choice: str | dict[str, Any]) -> list[Violation
     judged (a reasoning model may spend the whole budget before answering); one that answered
     in text instead of calling is.
     """
+    if choice == "none":
+        judged = {"chat.tools.choice-none"}
+    elif choice == "required":
+        judged = {"chat.tools.choice-required"}
+    else:
+        judged = {"chat.tools.choice-named"} if isinstance(choice, dict) else set()
     found = []
     for pos, c in _choices(body):
         calls = _tool_calls(c)
@@ -216,9 +240,10 @@ def check_tool_choice(body: Any, choice: str | dict[str, Any]) -> list[Violation
             names = [_function(call).get("name") for call in calls]
             if name not in names:
                 found.append(Violation("chat.tools.choice-named", f"a call of {name!r}", truncate(names), where))
-    return found
+    return Findings(found, judged=judged)
 
 
+@judges("chat.tools.finish-reason")
 def check_tool_finish_reason(body: Any, *, allowed: Collection[str] = ("tool_calls",)) -> list[Violation]:
     """A choice carrying tool calls has finish_reason "tool_calls".
 
@@ -235,6 +260,7 @@ def check_tool_finish_reason(body: Any, *, allowed: Collection[str] = ("tool_cal
     ]
 
 
+@judges("chat.tools.distinct-ids")
 def check_tool_call_ids_distinct(body: Any) -> list[Violation]:
     """Parallel tool calls of one message have distinct ids."""
     found = []
@@ -259,6 +285,7 @@ def _parse_json(text: Any) -> Any:
         return _NOT_JSON
 
 
+@judges()
 def check_json_content(body: Any, *, schema: dict[str, Any] | None = None) -> list[Violation]:
     """Content parses as JSON (json_object) and validates against ``schema`` (json_schema).
 
@@ -281,4 +308,4 @@ def check_json_content(body: Any, *, schema: dict[str, Any] | None = None) -> li
             for e in sorted(Draft202012Validator(schema).iter_errors(parsed), key=lambda e: list(e.path)):
                 found.append(Violation(requirement, f"content valid against the given schema: {e.message}",
                                        truncate(parsed), where))
-    return found
+    return Findings(found, judged={requirement})

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, TypeGuard
 
 from conformance import spec
+from conformance.checks._judged import judges
 from conformance.checks.sse_framing import at, done_or_end, json_events, quote
 from conformance.model import Exchange, SSEEvent, SSETranscript, Violation, truncate
 
@@ -50,6 +51,11 @@ def choices_by_index(sse: SSETranscript) -> dict[int, list[ChoiceEntry]]:
 def _delta(choice: Mapping[str, Any]) -> Mapping[str, Any]:
     delta = choice.get("delta")
     return delta if isinstance(delta, dict) else {}
+
+
+def _carries_nothing(choice: Mapping[str, Any]) -> bool:
+    """A choice entry with an empty delta (every member null or "") and no logprobs."""
+    return all(value in (None, "") for value in _delta(choice).values()) and choice.get("logprobs") is None
 
 
 def finish_reasons(sse: SSETranscript) -> dict[int, object]:
@@ -93,6 +99,7 @@ def _choice_for_schema(choice: dict[str, Any]) -> dict[str, Any]:
     return copy
 
 
+@judges("chat.stream.chunk-schema")
 def check_chunk_schema(sse: SSETranscript) -> list[Violation]:
     """Every chunk validates against ChatCompletionChunk (``chat.stream.chunk-schema``)."""
     out: list[Violation] = []
@@ -102,6 +109,7 @@ def check_chunk_schema(sse: SSETranscript) -> list[Violation]:
     return out
 
 
+@judges("chat.stream.chunk-object")
 def check_chunk_object(sse: SSETranscript) -> list[Violation]:
     """Every chunk has object ``chat.completion.chunk`` (``chat.stream.chunk-object``)."""
     return [
@@ -111,6 +119,7 @@ def check_chunk_object(sse: SSETranscript) -> list[Violation]:
     ]
 
 
+@judges("chat.stream.consistent-id")
 def check_consistent_id(sse: SSETranscript) -> list[Violation]:
     """id, created and model are identical in every chunk (``chat.stream.consistent-id``).
 
@@ -136,6 +145,7 @@ def check_consistent_id(sse: SSETranscript) -> list[Violation]:
     return out
 
 
+@judges("chat.stream.role-first", "chat.stream.role-not-repeated")
 def check_roles(sse: SSETranscript) -> list[Violation]:
     """The first chunk of each choice carries role assistant, later ones no role.
 
@@ -169,12 +179,14 @@ def check_roles(sse: SSETranscript) -> list[Violation]:
     return out
 
 
+@judges("chat.stream.finish-last", "chat.stream.finish-reason-enum", "chat.stream.single-finish")
 def check_finish(sse: SSETranscript) -> list[Violation]:
     """Per choice index exactly one finish_reason, from the enum, in the choice's last chunk.
 
     Emits ``chat.stream.single-finish`` (none, or a second one), ``chat.stream.finish-last`` (a
-    chunk of the same choice after its finish chunk; a second finish chunk is single-finish's)
-    and ``chat.stream.finish-reason-enum``.
+    chunk of the same choice with content after its finish chunk; a second finish chunk is
+    single-finish's, an entry that carries nothing is not content) and
+    ``chat.stream.finish-reason-enum``.
     """
     out: list[Violation] = []
     for index, entries in sorted(choices_by_index(sse).items()):
@@ -212,7 +224,9 @@ def check_finish(sse: SSETranscript) -> list[Violation]:
                 )
             )
         for event, position, choice in entries[finishing[0] + 1 :]:
-            if choice.get("finish_reason") is None:
+            # An entry that carries nothing ({"index": 0, "delta": {}}) is no content after the
+            # finish; where it sits (the usage chunk) is usage-chunk's to judge (D26).
+            if choice.get("finish_reason") is None and not _carries_nothing(choice):
                 out.append(
                     Violation(
                         "chat.stream.finish-last",
@@ -225,6 +239,7 @@ def check_finish(sse: SSETranscript) -> list[Violation]:
     return out
 
 
+@judges("chat.stream.n-choices")
 def check_n_choices(sse: SSETranscript, *, n: int) -> list[Violation]:
     """A stream for ``n`` choices carries choice indexes 0..n-1 and no other (``chat.stream.n-choices``).
 
@@ -259,6 +274,7 @@ def _usage_only(chunk: Mapping[str, Any]) -> bool:
     return chunk.get("choices") == [] and chunk.get("usage") is not None
 
 
+@judges("chat.stream.usage-chunk", "chat.stream.usage-absent-elsewhere", "chat.stream.usage-total")
 def check_usage_chunk(sse: SSETranscript) -> list[Violation]:
     """With include_usage true: one usage chunk, last before [DONE], and usage nowhere else.
 
@@ -333,6 +349,7 @@ def _usage_total(event: SSEEvent, usage: object) -> list[Violation]:
     ]
 
 
+@judges("chat.stream.no-usage-unrequested")
 def check_no_usage_unrequested(sse: SSETranscript) -> list[Violation]:
     """Without include_usage no usage-only chunk (``chat.stream.no-usage-unrequested``, SHOULD).
 
@@ -360,6 +377,7 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+@judges("chat.stream.options-without-stream")
 def check_options_without_stream(exchange: Exchange) -> list[Violation]:
     """stream_options without stream true: a plain 200 completion, or a 400 error envelope.
 
@@ -415,6 +433,7 @@ def stream_usage(sse: SSETranscript) -> dict[str, Any] | None:
     return found[-1] if found and isinstance(found[-1], dict) else None
 
 
+@judges("chat.stream.equals-nonstream")
 def check_stream_equals_nonstream(sse: SSETranscript, response: Mapping[str, Any]) -> list[Violation]:
     """Joined content, finish_reason and usage equal the non-streamed answer to the same request.
 

@@ -18,6 +18,7 @@ from typing import Any, TypeGuard
 
 from jsonschema import Draft202012Validator
 
+from conformance.checks._judged import judges
 from conformance.checks.chat_stream import FINISH_REASONS, finish_reasons
 from conformance.checks.sse_framing import at, done_or_end, json_events
 from conformance.model import SSEEvent, SSETranscript, Violation, truncate
@@ -66,6 +67,7 @@ def tool_groups(sse: SSETranscript) -> dict[tuple[int, int], list[ToolEntry]]:
     return groups
 
 
+@judges("chat.stream.tool-call-index")
 def check_tool_call_index(sse: SSETranscript) -> list[Violation]:
     """Every streamed ``delta.tool_calls[]`` entry carries an integer index (``chat.stream.tool-call-index``)."""
     return [
@@ -76,6 +78,7 @@ def check_tool_call_index(sse: SSETranscript) -> list[Violation]:
     ]
 
 
+@judges("chat.stream.tool-call-distinct", "chat.stream.tool-call-header-once")
 def check_tool_call_headers(sse: SSETranscript) -> list[Violation]:
     """id, type and function.name in the first delta of each index only; distinct indexes and ids.
 
@@ -168,6 +171,7 @@ def joined_arguments(entries: list[ToolEntry]) -> str | None:
     return "".join(parts)
 
 
+@judges("chat.stream.tool-call-arguments")
 def check_tool_call_arguments(sse: SSETranscript, *, tools: Sequence[Mapping[str, Any]]) -> list[Violation]:
     """Fragments joined per index parse as JSON valid against the called tool's parameters.
 
@@ -212,6 +216,7 @@ def check_tool_call_arguments(sse: SSETranscript, *, tools: Sequence[Mapping[str
     return out
 
 
+@judges("chat.stream.tool-call-finish-reason")
 def check_tool_call_finish_reason(sse: SSETranscript, *, allowed: Sequence[str] = ("tool_calls",)) -> list[Violation]:
     """A choice that streamed tool calls finishes with ``tool_calls`` (``chat.stream.tool-call-finish-reason``).
 
@@ -237,6 +242,7 @@ def check_tool_call_finish_reason(sse: SSETranscript, *, allowed: Sequence[str] 
     ]
 
 
+@judges(param="requirement")
 def check_tool_calls_present(sse: SSETranscript, *, requirement: str) -> list[Violation]:
     """Choice 0 streamed at least one tool call (for a request that forced one).
 
@@ -296,6 +302,7 @@ def _summary(calls: list[Any]) -> list[object]:
     return [[_function(c).get("name"), _function(c).get("arguments")] if isinstance(c, dict) else c for c in calls]
 
 
+@judges("chat.stream.tool-call-equals-nonstream")
 def check_tool_calls_equal_nonstream(sse: SSETranscript, response: Mapping[str, Any]) -> list[Violation]:
     """The joined streamed calls of choice 0 equal the non-streamed ``message.tool_calls``.
 

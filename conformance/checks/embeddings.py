@@ -15,6 +15,7 @@ import struct
 from typing import Any
 
 from conformance import spec
+from conformance.checks._judged import judges
 from conformance.model import Violation, truncate
 
 #: Element-wise tolerance between the base64 and the float answer on a deterministic target.
@@ -58,6 +59,7 @@ def _vector(item: Any) -> list[float] | None:
     return None
 
 
+@judges("embeddings.schema")
 def check_embeddings_schema(body: Any) -> list[Violation]:
     """The answer validates against EmbeddingResponse (minus what dedicated checks own)."""
     return [
@@ -67,6 +69,7 @@ def check_embeddings_schema(body: Any) -> list[Violation]:
     ]
 
 
+@judges("embeddings.one-per-input")
 def check_one_per_input(body: Any, inputs: int) -> list[Violation]:
     """``inputs`` data items, ``data[i].index == i`` and ``object == "embedding"``."""
     data = _data(body)
@@ -84,6 +87,7 @@ def check_one_per_input(body: Any, inputs: int) -> list[Violation]:
     return found
 
 
+@judges("embeddings.equal-dimensions")
 def check_equal_dimensions(body: Any) -> list[Violation]:
     """Every vector of one answer has the same length (items without a vector are skipped)."""
     lengths = [(i, len(v)) for i, item in enumerate(_data(body)) if (v := _vector(item)) is not None]
@@ -97,6 +101,7 @@ def check_equal_dimensions(body: Any) -> list[Violation]:
     ]
 
 
+@judges("embeddings.dimensions")
 def check_dimensions(body: Any, dimensions: int) -> list[Violation]:
     """An answer to a request with ``dimensions`` has vectors of exactly that length."""
     found = []
@@ -108,6 +113,7 @@ def check_dimensions(body: Any, dimensions: int) -> list[Violation]:
     return found
 
 
+@judges("embeddings.base64")
 def check_base64_embeddings(float_body: Any, base64_body: Any, *, exact: bool) -> list[Violation]:
     """base64 decodes as little-endian float32 to the float answer of the same request.
 
@@ -153,6 +159,7 @@ def _compare(decoded: list[float], reference: list[float], *, exact: bool) -> st
     return None if cosine >= MIN_COSINE else f"the float answer (cosine >= {MIN_COSINE}, got {cosine:.3g})"
 
 
+@judges("embeddings.usage")
 def check_embeddings_usage(body: Any) -> list[Violation]:
     """usage carries integer prompt_tokens and total_tokens."""
     usage = body.get("usage") if isinstance(body, dict) else None

@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from conformance.model import Exchange, Violation, truncate
+from conformance.checks._judged import judges
+from conformance.model import Exchange, Findings, Violation, truncate
 from conformance.spec import validate
 
 #: Ids :func:`check_error_envelope` may report.
@@ -95,6 +96,7 @@ def _status_actual(exchange: Exchange) -> str:
     return f"HTTP {exchange.status}: {_body_text(exchange)}"
 
 
+@judges(param="requirement")
 def check_status(exchange: Exchange, expected: Collection[int], *, requirement: str) -> list[Violation]:
     """The status is one of ``expected``; else one violation of ``requirement``.
 
@@ -109,6 +111,7 @@ def check_status(exchange: Exchange, expected: Collection[int], *, requirement: 
     return [Violation(requirement, describe_statuses(expected), actual, "status")]
 
 
+@judges(*ENVELOPE_IDS)
 def check_error_envelope(exchange: Exchange) -> list[Violation]:
     """A 4xx/5xx answer carries the JSON error envelope (D4); other statuses pass.
 
@@ -119,7 +122,7 @@ def check_error_envelope(exchange: Exchange) -> list[Violation]:
     valid envelope sent as text/plain breaks the content-type requirement only.
     """
     if exchange.status is None or exchange.status < 400:
-        return []
+        return Findings()  # not an error answer: the envelope rules do not apply, nothing judged
     found: list[Violation] = []
     if exchange.content_type != "application/json":
         shown = exchange.header("content-type") or "<absent>"
@@ -151,6 +154,7 @@ def check_error_envelope(exchange: Exchange) -> list[Violation]:
     return found
 
 
+@judges(param="requirement")
 def check_envelope_part_of(exchange: Exchange, *, requirement: str) -> list[Violation]:
     """One violation of ``requirement`` when an error answer lacks the envelope's MUST parts.
 
@@ -165,6 +169,7 @@ def check_envelope_part_of(exchange: Exchange, *, requirement: str) -> list[Viol
     return [Violation(requirement, "the JSON error envelope", shown, "/")]
 
 
+@judges("errors.no-error-in-2xx")
 def check_no_error_in_2xx(exchange: Exchange) -> list[Violation]:
     """A 2xx JSON answer is not an error envelope (``errors.no-error-in-2xx``).
 
@@ -187,6 +192,7 @@ def check_no_error_in_2xx(exchange: Exchange) -> list[Violation]:
     ]
 
 
+@judges("errors.no-5xx-for-client-error")
 def check_no_5xx_for_client_error(exchange: Exchange) -> list[Violation]:
     """A request invalid by the spec does not get a 5xx (``errors.no-5xx-for-client-error``)."""
     if exchange.status is None or exchange.status < 500:
@@ -195,6 +201,7 @@ def check_no_5xx_for_client_error(exchange: Exchange) -> list[Violation]:
     return [Violation("errors.no-5xx-for-client-error", "a 4xx for a client mistake", actual, "status")]
 
 
+@judges("errors.no-server-error")
 def check_no_server_error(exchange: Exchange) -> list[Violation]:
     """A request valid by the spec does not get a 5xx (``errors.no-server-error``)."""
     if exchange.status is None or exchange.status < 500:
@@ -204,6 +211,7 @@ def check_no_server_error(exchange: Exchange) -> list[Violation]:
     ]
 
 
+@judges(param="requirement")
 def check_client_error(exchange: Exchange, expected: Collection[int], *, requirement: str) -> list[Violation]:
     """Everything a refused client mistake must satisfy, in one call.
 
@@ -211,26 +219,28 @@ def check_client_error(exchange: Exchange, expected: Collection[int], *, require
     (a client mistake is never a server error) and no error envelope under a 2xx. May report
     ``requirement`` and :data:`CLIENT_ERROR_IDS`.
     """
-    return [
-        *check_status(exchange, expected, requirement=requirement),
-        *check_no_5xx_for_client_error(exchange),
-        *check_error_envelope(exchange),
-        *check_no_error_in_2xx(exchange),
-    ]
+    return (
+        check_status(exchange, expected, requirement=requirement)
+        + check_no_5xx_for_client_error(exchange)
+        + check_error_envelope(exchange)
+        + check_no_error_in_2xx(exchange)
+    )
 
 
+@judges(param="requirement")
 def check_served(exchange: Exchange, *, requirement: str) -> list[Violation]:
     """A valid request is served: a 2xx (``requirement``) that is not an error in disguise.
 
     May report ``requirement`` and :data:`SERVED_IDS`.
     """
-    return [
-        *check_status(exchange, SUCCESS, requirement=requirement),
-        *check_no_server_error(exchange),
-        *check_no_error_in_2xx(exchange),
-    ]
+    return (
+        check_status(exchange, SUCCESS, requirement=requirement)
+        + check_no_server_error(exchange)
+        + check_no_error_in_2xx(exchange)
+    )
 
 
+@judges(*UNKNOWN_MODEL_IDS)
 def check_unknown_model(exchange: Exchange) -> list[Violation]:
     """Grade the answer to a request naming an unknown model (D5).
 
@@ -251,16 +261,19 @@ def check_unknown_model(exchange: Exchange) -> list[Violation]:
         )
     if status != 404:
         found.append(Violation("errors.unknown-model-404", "HTTP 404", _status_actual(exchange), "status"))
-    found += check_error_code(exchange, "model_not_found", requirement="errors.unknown-model-code")
-    return found
+    judged = ("errors.unknown-model-rejected", "errors.unknown-model-404")
+    return Findings(found, judged=judged) + check_error_code(
+        exchange, "model_not_found", requirement="errors.unknown-model-code"
+    )
 
 
+@judges(param="requirement")
 def check_error_code(
     exchange: Exchange, code: str, *, requirement: str, statuses: Collection[int] | None = None
 ) -> list[Violation]:
     """``error.code`` equals ``code``; judged only when the status is in ``statuses`` (if given)."""
     if statuses is not None and exchange.status not in statuses:
-        return []
+        return Findings()  # another status: not this rule's answer, nothing judged
     error = _error_object(exchange)
     actual = "<no error object>" if error is None else ("<absent>" if "code" not in error else error["code"])
     if actual == code:
@@ -268,6 +281,7 @@ def check_error_code(
     return [Violation(requirement, f'error.code "{code}"', truncate(actual), "/error/code")]
 
 
+@judges("auth.unknown-key-code")
 def check_unknown_key_code(exchange: Exchange) -> list[Violation]:
     """An unknown key's error SHOULD carry code ``invalid_api_key`` (``auth.unknown-key-code``).
 
@@ -278,6 +292,7 @@ def check_unknown_key_code(exchange: Exchange) -> list[Violation]:
     )
 
 
+@judges("auth.exhausted-key-code")
 def check_exhausted_key_code(exchange: Exchange) -> list[Violation]:
     """A 403/429 for an exhausted quota SHOULD carry ``insufficient_quota`` (``auth.exhausted-key-code``)."""
     return check_error_code(
@@ -319,6 +334,7 @@ def burst_exceeds_limit(count: int, elapsed: float, *, limit: int, window: float
     return count >= 2 * limit + 1 and elapsed < window
 
 
+@judges("errors.rate-limited")
 def check_rate_limited_burst(
     exchanges: Sequence[Exchange], elapsed: float, *, limit: int, window: float
 ) -> list[Violation]:
@@ -347,10 +363,11 @@ def check_rate_limited_burst(
     ]
 
 
+@judges("errors.rate-limit-retry-after")
 def check_retry_after(exchange: Exchange) -> list[Violation]:
     """A 429 SHOULD carry a usable Retry-After header (``errors.rate-limit-retry-after``)."""
     if exchange.status != 429:
-        return []
+        return Findings()  # no 429: nothing to judge
     value = exchange.header("retry-after")
     if value is not None and parse_retry_after(value) is not None:
         return []

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance import spec
+from conformance.checks._judged import judges
 from conformance.model import Exchange, Violation, truncate
 
 _OWNED = (re.compile(r"^/usage(/|$)"),)
@@ -35,6 +36,7 @@ def _data(body: Any) -> list[Any]:
     return data if isinstance(data, list) else []
 
 
+@judges("images.schema")
 def check_images_schema(body: Any) -> list[Violation]:
     """The answer validates against ImageGenerationResponse (usage is judged on its own)."""
     return [
@@ -44,6 +46,7 @@ def check_images_schema(body: Any) -> list[Violation]:
     ]
 
 
+@judges("images.response-format")
 def check_response_format(body: Any, response_format: str) -> list[Violation]:
     """Every item carries the requested form (``url`` or ``b64_json``) as a non-empty string."""
     return [
@@ -54,6 +57,7 @@ def check_response_format(body: Any, response_format: str) -> list[Violation]:
     ]
 
 
+@judges("images.b64-json-image")
 def check_b64_images(body: Any) -> list[Violation]:
     """Every ``b64_json`` decodes to PNG, JPEG or WebP bytes."""
     found = []
@@ -81,6 +85,7 @@ def image_urls(body: Any) -> list[tuple[int, str]]:
     ]
 
 
+@judges("images.url-fetchable")
 def check_absolute_urls(body: Any) -> list[Violation]:
     """Every url is absolute (http or https with a host)."""
     found = []
@@ -91,6 +96,7 @@ def check_absolute_urls(body: Any) -> list[Violation]:
     return found
 
 
+@judges("images.url-fetchable")
 def check_fetched_image(exchange: Exchange, *, where: str) -> list[Violation]:
     """A fetched image URL answered 200 with PNG, JPEG or WebP bytes."""
     if exchange.status != 200:
@@ -101,12 +107,14 @@ def check_fetched_image(exchange: Exchange, *, where: str) -> list[Violation]:
     return []
 
 
+@judges("images.n")
 def check_image_count(body: Any, n: int) -> list[Violation]:
     """The answer carries ``n`` images."""
     count = len(_data(body))
     return [] if count == n else [Violation("images.n", f"{n} images", str(count), "/data")]
 
 
+@judges("images.usage-shape")
 def check_image_usage(body: Any) -> list[Violation]:
     """usage, when present, is an ImageUsage (with input_tokens_details)."""
     if not isinstance(body, dict) or body.get("usage") is None:

@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance import spec
+from conformance.checks._judged import judges
 from conformance.model import Exchange, Violation, truncate
 
 # Schema errors inside one listed model belong to models.list.model-shape, not to the list shape.
 _MODEL_ITEM = re.compile(r"^/data/\d+(/|$)")
 
 
+@judges(param="requirement")
 def check_json_body(exchange: Exchange, *, requirement: str) -> list[Violation]:
     """The response body parses as JSON (reported under the operation's schema requirement).
 
@@ -34,6 +36,7 @@ def check_json_body(exchange: Exchange, *, requirement: str) -> list[Violation]:
     return []
 
 
+@judges("models.list.shape", "models.list.model-shape")
 def check_model_list(body: Any) -> list[Violation]:
     """``{"object": "list", "data": [Model, ...]}``; errors inside an item are model-shape."""
     found = []
@@ -52,6 +55,7 @@ def listed_ids(body: Any) -> list[str]:
     return [m["id"] for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
 
+@judges("models.list.declared-models")
 def check_declared_models_listed(body: Any, declared: Mapping[str, str]) -> list[Violation]:
     """Every model the target declares (capability -> model id) is in the list.
 
@@ -72,6 +76,7 @@ def check_declared_models_listed(body: Any, declared: Mapping[str, str]) -> list
     ]
 
 
+@judges("models.retrieve.shape")
 def check_model_retrieved(body: Any, model_id: str) -> list[Violation]:
     """GET /models/{model} returns a Model whose id is the one asked for."""
     found = spec.validate(body, "Model", requirement="models.retrieve.shape")

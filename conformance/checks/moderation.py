@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from conformance import spec
+from conformance.checks._judged import judges
 from conformance.model import Violation, truncate
 
 CATEGORIES = frozenset({
@@ -37,6 +38,7 @@ def _map(result: Any, name: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+@judges("moderation.schema")
 def check_moderation_schema(body: Any) -> list[Violation]:
     """The answer validates against ModerationResponse (minus what dedicated checks own)."""
     return [
@@ -46,6 +48,7 @@ def check_moderation_schema(body: Any) -> list[Violation]:
     ]
 
 
+@judges("moderation.one-per-input")
 def check_one_per_input(body: Any, inputs: int) -> list[Violation]:
     """One result per input."""
     count = len(_results(body))
@@ -54,6 +57,7 @@ def check_one_per_input(body: Any, inputs: int) -> list[Violation]:
     return [Violation("moderation.one-per-input", f"{inputs} results (one per input)", str(count), "/results")]
 
 
+@judges("moderation.category-keys")
 def check_category_keys(body: Any) -> list[Violation]:
     """categories and category_scores both carry the 13 category keys, and the same key set.
 
@@ -76,6 +80,7 @@ def check_category_keys(body: Any) -> list[Violation]:
     return found
 
 
+@judges("moderation.score-range")
 def check_scores(body: Any) -> list[Violation]:
     """Every category score is a number within [0, 1]."""
     found = []
@@ -87,6 +92,7 @@ def check_scores(body: Any) -> list[Violation]:
     return found
 
 
+@judges("moderation.flagged-consistent")
 def check_flagged(body: Any) -> list[Violation]:
     """flagged is true exactly when some category is true (null counts as false)."""
     found = []

@@ -23,7 +23,8 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from conformance.model import Exchange, Violation, truncate
+from conformance.checks._judged import judges
+from conformance.model import Exchange, Findings, Violation, truncate
 from conformance.spec import validator_for_request
 
 # --------------------------------------------------------------------------- case kinds
@@ -100,25 +101,44 @@ COMMON_IDS: tuple[str, ...] = (
     "errors.wrong-method",
     "errors.wrong-method-405",
     "errors.wrong-content-type",
-    "errors.rate-limit-retry-after",
     "auth.missing-key",
     "auth.unknown-key",
 )
 
+#: Ids judged only on a JSON request body (negative cases and the wrong Content-Type probe).
+JSON_BODY_IDS = frozenset({MISSING, WRONG_TYPE, OUT_OF_RANGE, UNKNOWN_ENUM, MALFORMED, "errors.wrong-content-type"})
 
-def operation_ids(operation_id: str) -> tuple[str, ...]:
-    """Every id the property test of one operation may report (its own shape ids first)."""
+#: Operations whose generated valid cases are never served (a path id nobody created): no
+#: shape to judge and no served case to repeat with an unknown key (the video suite owns them).
+UNSERVED = frozenset({"retrieveVideo"})
+
+
+def operation_ids(operation_id: str, *, body: str = "json", has_enum: bool = True) -> tuple[str, ...]:
+    """Every id the property test of one operation judges (its own shape ids first).
+
+    Args:
+        operation_id: the spec's operationId.
+        body: ``json``, ``multipart`` or ``none``: only a JSON body can be made invalid or sent
+            under a wrong Content-Type.
+        has_enum: whether the JSON body schema holds an ``enum``/``const`` (else no case can
+            carry an unknown enum value).
+    """
     own = tuple(
         rid
         for rid in (
-            SHAPE_IDS.get(operation_id),
+            None if operation_id in UNSERVED else SHAPE_IDS.get(operation_id),
             STREAM_IDS.get(operation_id),
             STREAM_CONTENT_TYPE_IDS.get(operation_id),
             MODEL_SHAPE if operation_id == "listModels" else None,
         )
         if rid
     )
-    return (*own, *COMMON_IDS)
+    dropped = set() if body == "json" else set(JSON_BODY_IDS)
+    if not has_enum:
+        dropped.add(UNKNOWN_ENUM)
+    if operation_id in UNSERVED:
+        dropped.add("auth.unknown-key")
+    return (*own, *(rid for rid in COMMON_IDS if rid not in dropped))
 
 
 # --------------------------------------------------------------------------- invalid bodies
@@ -273,7 +293,7 @@ def _schema_violation(failure: FailureFacts, case: CaseFacts) -> list[Violation]
         requirement = MODEL_SHAPE   # a listed model, not the list, breaks its schema
     else:
         requirement = SHAPE_IDS.get(case.operation_id)
-    if requirement is None:
+    if requirement is None or case.operation_id in UNSERVED:
         return []
     where = _pointer(failure.instance_path) or "/"
     if failure.event_index is not None:
@@ -287,6 +307,7 @@ def _status_actual(failure: FailureFacts) -> str:
     return f"HTTP {failure.status}: {truncate(_first_line(failure.message), 160)}"
 
 
+@judges()
 def failure_to_violations(failure: FailureFacts, case: CaseFacts) -> list[Violation]:
     """The catalogue violations one Schemathesis finding stands for (maybe none).
 
@@ -298,10 +319,10 @@ def failure_to_violations(failure: FailureFacts, case: CaseFacts) -> list[Violat
     of defect it carries (judged only for a confirmed invalid JSON body; 422 counts as not
     rejected, D5); a missing Authorization not refused with 401 -> ``auth.missing-key``; an
     undocumented method answered other than 405 -> ``errors.wrong-method`` (404 is allowed:
-    ``errors.wrong-method-405``, a SHOULD); a malformed Retry-After of a 429 ->
-    ``errors.rate-limit-retry-after``. Not mapped (no catalogue id; the suite logs them):
+    ``errors.wrong-method-405``, a SHOULD). Not mapped (no catalogue id; the suite logs them):
     a valid request refused with a 4xx (``RejectedPositiveData``), a 405 without an Allow
-    header, and unknown failure kinds.
+    header, a response header (Retry-After of a 429 is the rate-limit suite's), the 2xx body
+    of an operation in :data:`UNSERVED`, and unknown failure kinds.
     """
     if failure.violations:
         return list(failure.violations)
@@ -318,7 +339,7 @@ def failure_to_violations(failure: FailureFacts, case: CaseFacts) -> list[Violat
         return [Violation("errors.documented-content-type", expected, truncate(_first_line(failure.message)),
                           "header Content-Type")]
     if code == "ST107" or (code == "ST108" and failure.header is not None):
-        return _header_violation(failure)
+        return []  # Retry-After of a 429 is the rate-limit suite's (D25): it provokes the 429
     if code in ("ST108", "ST109", "ST110", "ST111"):
         return _schema_violation(failure, case)
     if code == "ST201":
@@ -333,12 +354,42 @@ def failure_to_violations(failure: FailureFacts, case: CaseFacts) -> list[Violat
     return []
 
 
-def _header_violation(failure: FailureFacts) -> list[Violation]:
-    # The spec documents one response header: Retry-After on 429.
-    if failure.status != 429:
-        return []
-    return [Violation("errors.rate-limit-retry-after", "Retry-After: <seconds> (an integer >= 0)",
-                      truncate(_first_line(failure.message)), "header Retry-After")]
+def judged_by_case(case: CaseFacts, exchange: Exchange, *, multipart: bool = False) -> frozenset[str]:
+    """The ids the property checks evaluate on one answered case (an earned PASS).
+
+    Mirrors :func:`failure_to_violations`: every answer is judged for server errors (a valid
+    request: ``errors.no-server-error``; any other: ``errors.no-5xx-for-client-error``), a
+    documented status and Content-Type; a 2xx for the operation's shape ids, an error answer
+    for the envelope; then what the kind of case is for. A case that
+    got no answer judged nothing.
+    """
+    status = exchange.status
+    if status is None:
+        return frozenset()
+    ids = {
+        "errors.no-server-error" if case.kind == POSITIVE else "errors.no-5xx-for-client-error",
+        "errors.documented-status",
+        "errors.documented-content-type",
+        "errors.no-error-in-2xx",
+    }
+    if 200 <= status < 300 and case.operation_id not in UNSERVED:
+        ids |= {rid for rid in (SHAPE_IDS.get(case.operation_id), STREAM_IDS.get(case.operation_id)) if rid}
+        if case.operation_id == "listModels":
+            ids.add(MODEL_SHAPE)
+    if status >= 400:
+        ids |= {"errors.envelope-shape", "errors.envelope-content-type", "errors.envelope-fields-present"}
+    ids |= _KIND_IDS.get(case.kind, set())
+    if case.kind == NEGATIVE and not multipart and case.invalid_requirement is not None:
+        ids.add(case.invalid_requirement)
+    return frozenset(ids)
+
+
+#: What each kind of case is sent for, besides the checks every answer gets.
+_KIND_IDS: Mapping[str, set[str]] = {
+    MISSING_AUTH: {"auth.missing-key"},
+    WRONG_METHOD: {"errors.wrong-method", "errors.wrong-method-405"},
+    INVALID_KEY: {"auth.unknown-key"},
+}
 
 
 def _accepted_negative(failure: FailureFacts, case: CaseFacts) -> list[Violation]:
@@ -348,6 +399,7 @@ def _accepted_negative(failure: FailureFacts, case: CaseFacts) -> list[Violation
     return [Violation(case.invalid_requirement, expected, _status_actual(failure), "status")]
 
 
+@judges()
 def check_stream_answered_as_stream(exchange: Exchange, operation_id: str) -> list[Violation]:
     """A ``stream: true`` request answered 2xx comes as ``text/event-stream`` (D7, D15).
 
@@ -355,9 +407,9 @@ def check_stream_answered_as_stream(exchange: Exchange, operation_id: str) -> li
     """
     requirement = STREAM_CONTENT_TYPE_IDS.get(operation_id)
     if requirement is None or exchange.status is None or not 200 <= exchange.status < 300:
-        return []
+        return Findings()  # not a streaming operation, or not served: nothing judged
     if exchange.content_type == "text/event-stream":
-        return []
+        return Findings(judged={requirement})
     shown = exchange.header("content-type") or "<absent>"
     return [Violation(requirement, "Content-Type text/event-stream", truncate(shown), "header Content-Type")]
 

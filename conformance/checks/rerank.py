@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from conformance import spec
+from conformance.checks._judged import judges
 from conformance.model import Violation, truncate
 
 _OWNED = (
@@ -29,6 +30,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+@judges("rerank.schema")
 def check_rerank_schema(body: Any) -> list[Violation]:
     """The answer validates against RerankResponse (minus what dedicated checks own)."""
     return [
@@ -38,6 +40,7 @@ def check_rerank_schema(body: Any) -> list[Violation]:
     ]
 
 
+@judges("rerank.sorted")
 def check_sorted(body: Any) -> list[Violation]:
     """relevance_score never increases from one result to the next."""
     found, previous = [], None
@@ -54,6 +57,7 @@ def check_sorted(body: Any) -> list[Violation]:
     return found
 
 
+@judges("rerank.indexes")
 def check_indexes(body: Any, documents: int) -> list[Violation]:
     """Each index is an integer position in documents, each at most once."""
     found, seen = [], set()
@@ -69,6 +73,7 @@ def check_indexes(body: Any, documents: int) -> list[Violation]:
     return found
 
 
+@judges("rerank.top-n")
 def check_result_count(body: Any, documents: int, top_n: int | None) -> list[Violation]:
     """min(top_n, len(documents)) results when top_n is given, else len(documents)."""
     expected = documents if top_n is None else min(top_n, documents)
@@ -79,6 +84,7 @@ def check_result_count(body: Any, documents: int, top_n: int | None) -> list[Vio
     return [Violation("rerank.top-n", f"{expected} results ({asked}{documents} documents)", str(count), "/results")]
 
 
+@judges("rerank.return-documents")
 def check_documents_echoed(body: Any, documents: Sequence[str]) -> list[Violation]:
     """With return_documents, each result's document.text equals the input document."""
     found = []
@@ -95,6 +101,7 @@ def check_documents_echoed(body: Any, documents: Sequence[str]) -> list[Violatio
     return found
 
 
+@judges("rerank.usage")
 def check_usage(body: Any) -> list[Violation]:
     """usage is present and a RerankUsage."""
     usage = body.get("usage") if isinstance(body, dict) else None

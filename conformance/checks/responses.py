@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from conformance import spec
+from conformance.checks._judged import judges
 from conformance.model import Violation, truncate
 
 STATUSES = frozenset({"completed", "incomplete", "failed", "in_progress", "queued", "cancelled"})
@@ -38,6 +39,7 @@ def _items(body: Any, kind: str) -> list[tuple[int, dict[str, Any]]]:
     return [(i, item) for i, item in enumerate(output) if isinstance(item, dict) and item.get("type") == kind]
 
 
+@judges("responses.schema")
 def check_response_schema(body: Any) -> list[Violation]:
     """The answer validates against ResponseObject (minus what dedicated checks own).
 
@@ -51,6 +53,8 @@ def check_response_schema(body: Any) -> list[Violation]:
     ]
 
 
+@judges("responses.object", "responses.status-enum", "responses.output-text-parts", "responses.output-text-joined",
+        "responses.usage-total")
 def check_response_invariants(body: Any) -> list[Violation]:
     """object "response", status enum, output_text parts, joined output_text, usage arithmetic."""
     if not isinstance(body, dict):
@@ -126,6 +130,7 @@ def function_calls(body: Any) -> list[dict[str, Any]]:
     return [item for _, item in _items(body, "function_call")]
 
 
+@judges("responses.function-call")
 def check_function_calls(body: Any, *, expect_call: bool) -> list[Violation]:
     """Every function_call item has call_id, name and JSON arguments; one exists if expected.
 

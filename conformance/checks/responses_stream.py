@@ -22,8 +22,9 @@ from types import MappingProxyType
 from typing import Any, TypeGuard
 
 from conformance import spec
+from conformance.checks._judged import judges
 from conformance.checks.sse_framing import at, end_of, json_events, quote
-from conformance.model import SSEEvent, SSETranscript, Violation, truncate
+from conformance.model import Findings, SSEEvent, SSETranscript, Violation, truncate
 
 CREATED = "response.created"
 TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -57,6 +58,7 @@ def stream_events(sse: SSETranscript) -> list[Event]:
     return json_events(sse, stop_at_done=False)
 
 
+@judges("responses.stream.event-type-match")
 def check_event_type_match(sse: SSETranscript) -> list[Violation]:
     """An ``event:`` line, when present, equals ``data.type`` (``responses.stream.event-type-match``)."""
     return [
@@ -89,6 +91,7 @@ def event_schema_names() -> Mapping[str, str]:
     return MappingProxyType(names)
 
 
+@judges("responses.stream.event-schema")
 def check_event_schema(sse: SSETranscript) -> list[Violation]:
     """Every event of a known type validates against its type's schema (``responses.stream.event-schema``).
 
@@ -109,6 +112,7 @@ def check_event_schema(sse: SSETranscript) -> list[Violation]:
     return out
 
 
+@judges("responses.stream.sequence-number", "responses.stream.sequence-contiguous")
 def check_sequence_numbers(sse: SSETranscript) -> list[Violation]:
     """Integer sequence_number on every event, strictly increasing; contiguous as a SHOULD.
 
@@ -147,6 +151,7 @@ def check_sequence_numbers(sse: SSETranscript) -> list[Violation]:
     return out
 
 
+@judges("responses.stream.created-first")
 def check_created_first(sse: SSETranscript) -> list[Violation]:
     """The first event is response.created carrying the response id (``responses.stream.created-first``)."""
     events = stream_events(sse)
@@ -271,6 +276,7 @@ class _Walker:
             item.open_part = None
 
 
+@judges("responses.stream.item-lifecycle")
 def check_item_lifecycle(sse: SSETranscript) -> list[Violation]:
     """Items go added, (part added, text deltas, text done, part done)*, done (``responses.stream.item-lifecycle``).
 
@@ -280,6 +286,7 @@ def check_item_lifecycle(sse: SSETranscript) -> list[Violation]:
     return [v for v in _Walker().walk(stream_events(sse)) if v.requirement == "responses.stream.item-lifecycle"]
 
 
+@judges("responses.stream.consistent-indexes")
 def check_consistent_indexes(sse: SSETranscript) -> list[Violation]:
     """item_id and content_index agree with their item and part (``responses.stream.consistent-indexes``)."""
     return [v for v in _Walker().walk(stream_events(sse)) if v.requirement == "responses.stream.consistent-indexes"]
@@ -296,6 +303,7 @@ def terminal_event(sse: SSETranscript) -> Event | None:
     return events[found[0]] if found else None
 
 
+@judges("responses.stream.single-terminal")
 def check_single_terminal(sse: SSETranscript) -> list[Violation]:
     """Exactly one terminal event, and nothing but a [DONE] after it (``responses.stream.single-terminal``)."""
     requirement = "responses.stream.single-terminal"
@@ -328,6 +336,7 @@ def _text_deltas(events: list[Event]) -> tuple[dict[tuple[object, object], str],
     return by_id, by_position
 
 
+@judges("responses.stream.terminal-text")
 def check_terminal_text(sse: SSETranscript) -> list[Violation]:
     """The terminal response's output_text parts equal the joined text deltas (``responses.stream.terminal-text``).
 
@@ -336,11 +345,11 @@ def check_terminal_text(sse: SSETranscript) -> list[Violation]:
     events = stream_events(sse)
     found = _terminals(events)
     if not found:
-        return []
+        return Findings()  # no terminal event: single-terminal reports it, nothing judged here
     event, data = events[found[0]]
     response = data.get("response")
     if data.get("type") == "response.failed" or not isinstance(response, dict):
-        return []
+        return Findings()
     by_id, by_position = _text_deltas(events)
     output = response.get("output")
     out: list[Violation] = []
@@ -366,6 +375,7 @@ def check_terminal_text(sse: SSETranscript) -> list[Violation]:
     return out
 
 
+@judges("responses.stream.terminal-id")
 def check_terminal_id(sse: SSETranscript) -> list[Violation]:
     """The terminal response's id equals response.created's (``responses.stream.terminal-id``)."""
     events = stream_events(sse)
@@ -373,7 +383,7 @@ def check_terminal_id(sse: SSETranscript) -> list[Violation]:
     created_id = created.get("id") if isinstance(created, dict) else None
     found = _terminals(events)
     if not isinstance(created_id, str) or not found:
-        return []  # created-first and single-terminal report what is missing
+        return Findings()  # created-first and single-terminal report what is missing; nothing judged
     event, data = events[found[0]]
     response = data.get("response")
     terminal_id = response.get("id") if isinstance(response, dict) else None
@@ -383,6 +393,7 @@ def check_terminal_id(sse: SSETranscript) -> list[Violation]:
                       truncate(terminal_id), at(event, "/response/id"))]
 
 
+@judges("responses.stream.function-call-arguments")
 def check_function_call_arguments(sse: SSETranscript) -> list[Violation]:
     """Argument deltas join to ``.done``, to output_item.done's item and to the terminal item.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from conformance.checks._judged import judges
 from conformance.model import Exchange, SSEEvent, SSETranscript, Violation, truncate
 
 DONE = "[DONE]"
@@ -88,6 +89,7 @@ def json_events(sse: SSETranscript, *, stop_at_done: bool = True) -> list[tuple[
     return out
 
 
+@judges(param="requirement")
 def check_stream_answer(exchange: Exchange, *, requirement: str) -> list[Violation]:
     """A streamed request got a 200 with Content-Type ``text/event-stream`` (parameters allowed).
 
@@ -117,6 +119,7 @@ def check_stream_answer(exchange: Exchange, *, requirement: str) -> list[Violati
     return []
 
 
+@judges("chat.stream.framing")
 def check_chat_framing(exchange: Exchange) -> list[Violation]:
     """Chat stream framing (``chat.stream.framing``): see ``check_framing``; [DONE] may appear anywhere.
 
@@ -126,11 +129,13 @@ def check_chat_framing(exchange: Exchange) -> list[Violation]:
     return check_framing(exchange, requirement="chat.stream.framing", done_anywhere=True)
 
 
+@judges("responses.stream.framing")
 def check_responses_framing(exchange: Exchange) -> list[Violation]:
     """Responses stream framing (``responses.stream.framing``); a [DONE] is tolerated only last."""
     return check_framing(exchange, requirement="responses.stream.framing", done_anywhere=False)
 
 
+@judges(param="requirement")
 def check_framing(exchange: Exchange, *, requirement: str, done_anywhere: bool) -> list[Violation]:
     """Every event is data lines carrying one JSON object ended by a blank line, within the deadline.
 
@@ -209,6 +214,7 @@ def _diagnostic_violations(sse: SSETranscript, requirement: str, *, cut: bool) -
     return out
 
 
+@judges("chat.stream.done-sentinel")
 def check_done_sentinel(sse: SSETranscript) -> list[Violation]:
     """A chat stream carries exactly one ``data: [DONE]`` (``chat.stream.done-sentinel``)."""
     done = [event for event in sse.events if is_done(event)]
@@ -228,6 +234,7 @@ def check_done_sentinel(sse: SSETranscript) -> list[Violation]:
     ]
 
 
+@judges("chat.stream.nothing-after-done")
 def check_nothing_after_done(sse: SSETranscript) -> list[Violation]:
     """No event follows the first ``data: [DONE]`` of a chat stream (``chat.stream.nothing-after-done``).
 

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance import spec
+from conformance.checks._judged import judges
 from conformance.model import Exchange, Violation, truncate
 
 STATUSES = ("queued", "in_progress", "completed", "failed")
@@ -25,6 +26,7 @@ _RANK = {"queued": 0, "in_progress": 1, "completed": 2, "failed": 2}
 _OWNED = (re.compile(r"^/(status|progress|data|error)(/|$)"),)
 
 
+@judges(param="requirement")
 def check_task_schema(task: Any, *, requirement: str, where: str) -> list[Violation]:
     """The task object validates against VideoGenerationResponse (minus what other checks own).
 
@@ -50,6 +52,7 @@ def _state_payload_missing(violation: Violation) -> bool:
                                        for name in ("data", "error"))
 
 
+@judges("video.retrieve-shape")
 def check_same_task(task: Any, task_id: str, *, where: str) -> list[Violation]:
     """A poll returns the task that was submitted (same id)."""
     actual = task.get("id") if isinstance(task, dict) else None
@@ -58,6 +61,7 @@ def check_same_task(task: Any, task_id: str, *, where: str) -> list[Violation]:
     return [Violation("video.retrieve-shape", f"id {task_id!r}", truncate(actual), f"{where}/id")]
 
 
+@judges("video.status-enum", "video.status-monotonic", "video.progress")
 def check_history(observations: Sequence[tuple[str, Any]]) -> list[Violation]:
     """Status in the enum and never backwards; progress within 0..100 and never decreasing.
 
@@ -106,6 +110,7 @@ def _progress(where: str, progress: Any, last: tuple[str, float] | None) -> list
     return []
 
 
+@judges("video.terminal")
 def check_terminal(task: Any, *, where: str, deadline: float) -> list[Violation]:
     """The last observation before the deadline is completed or failed."""
     status = task.get("status") if isinstance(task, dict) else None
@@ -123,6 +128,7 @@ def completed_url(task: Any) -> str | None:
     return url if isinstance(url, str) else None
 
 
+@judges("video.completed-data")
 def check_completed(task: Any, *, where: str) -> list[Violation]:
     """A completed task carries a non-empty VideoData list whose first url is absolute."""
     data = task.get("data") if isinstance(task, dict) else None
@@ -140,6 +146,7 @@ def check_completed(task: Any, *, where: str) -> list[Violation]:
     return found
 
 
+@judges("video.completed-data")
 def check_fetched_video(exchange: Exchange, *, where: str) -> list[Violation]:
     """The completed video's url answers 200 with a non-empty body."""
     if exchange.status == 200 and exchange.body:
@@ -148,6 +155,7 @@ def check_fetched_video(exchange: Exchange, *, where: str) -> list[Violation]:
                       f"{exchange.status} with {len(exchange.body)} bytes", f"{where}/data/0/url")]
 
 
+@judges("video.failed-error")
 def check_failed(task: Any, *, where: str) -> list[Violation]:
     """A failed task carries error {code, message} (VideoTaskError)."""
     error = task.get("error") if isinstance(task, dict) else None

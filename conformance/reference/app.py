@@ -164,6 +164,8 @@ class Gateway:
                 raise ApiError(400, f"Invalid request ({method} {path})", code="invalid_request")
             raise unknown_path(method, path)
         template, params = matched
+        if template == "/models/{model}" and faults.on("models.retrieve.shape@unrouted"):
+            raise unknown_path(method, path)  # a gateway without this documented route
         operations = ROUTES[template]
         if method not in operations:
             if faults.on("errors.wrong-method"):

@@ -93,6 +93,9 @@ HTTP_FAULTS: dict[str, str] = {
     ),
     "models.list.declared-models": "GET /models leaves out ref-rerank",
     "models.retrieve.shape": 'GET /models/{model} wraps the Model in {"data": ...}',
+    "models.retrieve.shape@unrouted": (
+        "GET /models/{model} is not routed: 404 with the envelope for any key, before authentication (D27)"
+    ),
     "models.retrieve.unknown-404": "GET /models/{model} invents a Model for any unknown id (200)",
     "models.retrieve.unknown-404@200-error": (
         "GET /models/{model} answers an unknown id with 200 and the error envelope, as new-api does"

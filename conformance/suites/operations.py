@@ -335,3 +335,21 @@ DEFECTS: dict[str, tuple[Defect, ...]] = {
         Defect("createTranslation", "response_format", _set(response_format="docx")),
     ),
 }
+
+
+#: What a target answers on a documented path it does not route.
+UNROUTED_STATUSES = (404, 405)
+
+
+def unrouted(op: Operation, ex: Exchange, transport: Transport, models: Mapping[str, str],
+             settings: Settings) -> bool:
+    """The target does not route ``op``: ``ex`` got 404/405 and so does the valid request (D27).
+
+    Then that answer says nothing about the credential or the method: the missing route is the
+    operation's own failure (its suite reports it). The control request is sent only after a
+    404/405, so a routed operation costs nothing more.
+    """
+    if ex.status not in UNROUTED_STATUSES:
+        return False
+    control = minimal_request(op, models, settings).send(transport)
+    return control.status in UNROUTED_STATUSES

@@ -34,9 +34,10 @@ from conformance.checks.properties import (
     check_stream_answered_as_stream,
     failure_to_violations,
     invalid_body_requirement,
+    judged_by_case,
 )
 from conformance.errors import TransportError
-from conformance.model import Exchange, Violation
+from conformance.model import Exchange, Findings, Violation
 from conformance.suites.operations import Operation
 from conformance.suites.properties_cases import (
     EXPENSIVE_POSITIVE_CAP,
@@ -196,16 +197,17 @@ class PropertyRun:
             # Invalid as generated, valid as sent (the spec's path parameters are plain
             # strings, so no path is invalid on the wire): judge it as the valid request it is.
             facts = CaseFacts(self.op.operation_id, POSITIVE, None, False)
-        found: list[Violation] = []
+        # What the checks below evaluate on this answer: the ids it may earn PASS for.
+        found = Findings(judged=judged_by_case(facts, exchange, multipart=facts.multipart))
         for failure in self._schemathesis_failures(case, facts, exchange):
             mapped = failure_to_violations(failure_facts(failure, exchange), facts)
             if not mapped:
                 logger.info("%s: unmapped finding %s (%s) for %s", self.op.operation_id, failure.code,
                             failure.title, exchange.curl())
-            found += mapped
-        found += self._own_checks(kind, exchange)
+            found = found + mapped
+        found = found + self._own_checks(kind, exchange)
         if request.stream and kind == POSITIVE:
-            found += check_stream_answered_as_stream(exchange, self.op.operation_id)
+            found = found + check_stream_answered_as_stream(exchange, self.op.operation_id)
         self._record(found, exchange)
 
     def _schemathesis_failures(
@@ -228,7 +230,7 @@ class PropertyRun:
             return check_status(exchange, (400, 415), requirement="errors.wrong-content-type")
         return []
 
-    def _record(self, violations: list[Violation], exchange: Exchange) -> None:
+    def _record(self, violations: Findings, exchange: Exchange) -> None:
         fresh: list[Violation] = []
         for violation in violations:
             key = (violation.requirement, violation.where, violation.expected)
@@ -238,5 +240,5 @@ class PropertyRun:
             self._seen.add(key)
             self._per_requirement[violation.requirement] = count + 1
             fresh.append(violation)
-        if fresh:
-            self.verdict.check(fresh, exchange=exchange)
+        # Always: a clean answer still earns what it was judged for; repeats are not re-reported.
+        self.verdict.check(Findings(fresh, judged=violations.judged), exchange=exchange if fresh else None)

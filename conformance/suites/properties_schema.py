@@ -56,7 +56,7 @@ from conformance.checks.properties import (
     operation_ids,
 )
 from conformance.model import Exchange, Violation
-from conformance.spec import SPEC_PATH
+from conformance.spec import SPEC_PATH, load_spec, request_schema
 from conformance.suites.operations import operation
 
 if TYPE_CHECKING:
@@ -262,4 +262,26 @@ def configure_item(func: Callable[..., Any], settings: Settings) -> None:
     )(func)
     hypothesis.seed(operation_seed(settings.properties.seed, op.label))(func)
     pytest.mark.feature(meta.feature)(func)
-    pytest.mark.requirements(*operation_ids(meta.operation_id))(func)
+    has_enum = meta.body == "json" and _holds_enum(request_schema(meta.path, meta.method) or {})
+    pytest.mark.requirements(*operation_ids(meta.operation_id, body=meta.body, has_enum=has_enum))(func)
+
+
+def _holds_enum(schema: object, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a request schema (local $refs followed) holds an ``enum``/``const`` outside alternatives."""
+    if isinstance(schema, list):
+        return any(_holds_enum(item, seen) for item in schema)
+    if not isinstance(schema, dict):
+        return False
+    if "enum" in schema or "const" in schema:
+        return True
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
+        target: Any = load_spec()
+        for token in ref[2:].split("/"):
+            target = target.get(token.replace("~1", "/").replace("~0", "~"), {}) if isinstance(target, dict) else {}
+        if _holds_enum(target, seen | {ref}):
+            return True
+    # Inside oneOf/anyOf a broken value matches no branch, which reads as a wrong type, not an
+    # unknown enum value: only enums outside alternatives can be generated as such.
+    skipped = ("$ref", "example", "examples", "oneOf", "anyOf")
+    return any(_holds_enum(value, seen) for key, value in schema.items() if key not in skipped)

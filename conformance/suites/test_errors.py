@@ -39,6 +39,7 @@ from conformance.suites.operations import (
     minimal_request,
     operation,
     operations_with,
+    unrouted,
 )
 
 if TYPE_CHECKING:
@@ -198,6 +199,8 @@ def test_wrong_method(
     spec = minimal_request(op, models, settings)
     ex = transport.request(WRONG_METHOD, spec.path, retry_429=False)
     verdict.check(check_client_error(ex, (404, 405), requirement="errors.wrong-method"), exchange=ex)
+    if ex.status == 404 and unrouted(op, ex, transport, models, settings):
+        return  # the path is not routed at all (D27): 404 is right, a 405 cannot be asked for
     verdict.check(check_status(ex, (405,), requirement="errors.wrong-method-405"), exchange=ex)
 
 

@@ -78,16 +78,19 @@ def test_models_list(transport: Transport, settings: Settings, verdict: VerdictR
 
 
 @pytest.mark.feature("models")
-@pytest.mark.requirements("models.retrieve.shape", "models.list.shape", *SERVED_IDS)
+@pytest.mark.requirements("models.retrieve.shape", *SERVED_IDS)
 def test_models_retrieve(transport: Transport, settings: Settings, verdict: VerdictRecorder) -> None:
     """GET /models/{model} returns that Model (a declared model, else the first listed)."""
     candidates = sorted(declared_models(settings).values())
     if not candidates:
         listing = transport.request("GET", "/models")
-        body = _served_json(verdict, listing, "models.list.shape")
-        candidates = listed_ids(body)[:1] if body is not None else []
+        try:
+            listed = listing.json() if listing.status == 200 else None
+        except ValueError:
+            listed = None
+        candidates = listed_ids(listed)[:1]
         if not candidates:
-            return  # nothing to retrieve; the list test reports an empty or broken list
+            return  # nothing to retrieve; the list test judges an empty or broken list
     model_id = candidates[0]
     ex = transport.request("GET", "/models/" + quote(model_id, safe="/:@"))
     body = _served_json(verdict, ex, "models.retrieve.shape")

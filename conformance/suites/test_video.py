@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from conformance.transport import Transport
 
 PROMPT = "A red ball rolling slowly across a white floor."
+#: A prompt that asks the task to fail (the reference fails it; a real target may complete it,
+#: and then video.failed-error stays unjudged: NOT_RUN, never an unearned PASS).
+FAIL_PROMPT = "Please fail this task: it exists to show how a failed task is reported."
 UNKNOWN_TASK = "video-nexhina-conformance-no-such-task"
 
 
@@ -73,11 +76,11 @@ def _poll(transport: Transport, verdict: VerdictRecorder, settings: Settings, ta
 @pytest.mark.feature("video")
 @pytest.mark.requirements(
     "video.submit-shape", "video.retrieve-shape", "video.status-enum", "video.status-monotonic",
-    "video.progress", "video.terminal", "video.completed-data", "video.failed-error", *SERVED_IDS,
+    "video.progress", "video.terminal", "video.completed-data", *SERVED_IDS,
 )
 def test_video_lifecycle(transport: Transport, models: Mapping[str, str], settings: Settings,
                          verdict: VerdictRecorder) -> None:
-    """Submit, poll to a terminal state; completed has a fetchable url, failed has an error."""
+    """Submit, poll to a terminal state; a completed task has a fetchable url."""
     submit = transport.request("POST", "/video/generations", json={"model": models["video"], "prompt": PROMPT})
     task = _task(verdict, submit, "video.submit-shape", "submit")
     if task is None or not isinstance(task.get("id"), str):
@@ -92,14 +95,28 @@ def test_video_lifecycle(transport: Transport, models: Mapping[str, str], settin
                          exchange=evidence):
         return
     if last.get("status") == "failed":
-        verdict.check(check_failed(last, where=where), exchange=evidence)
-        return
+        return  # a failed task is judged by test_video_failed_task; nothing completed to judge here
     if not verdict.check(check_completed(last, where=where), exchange=evidence):
         return
     url = completed_url(last)
     if url is not None:
         fetched = transport.fetch(url)
         verdict.check(check_fetched_video(fetched, where=where), exchange=fetched)
+
+
+@pytest.mark.feature("video")
+@pytest.mark.requirements("video.failed-error", "video.submit-shape", "video.retrieve-shape", *SERVED_IDS)
+def test_video_failed_task(transport: Transport, models: Mapping[str, str], settings: Settings,
+                           verdict: VerdictRecorder) -> None:
+    """A task asked to fail, if it does fail, carries error with code and message."""
+    submit = transport.request("POST", "/video/generations", json={"model": models["video"], "prompt": FAIL_PROMPT})
+    task = _task(verdict, submit, "video.submit-shape", "submit")
+    if task is None or not isinstance(task.get("id"), str):
+        return
+    observations: list[tuple[str, Any]] = [("submit", task)]
+    evidence, last = _poll(transport, verdict, settings, task["id"], observations)
+    if last is not None and last.get("status") == "failed":
+        verdict.check(check_failed(last, where=observations[-1][0]), exchange=evidence)
 
 
 @pytest.mark.feature("video")

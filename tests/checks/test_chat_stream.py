@@ -424,3 +424,17 @@ def test_equals_nonstream_leaves_broken_plain_values_to_their_checks() -> None:
     assert found(cs.check_stream_equals_nonstream(sse, plain(tokens=(6, 3, 99)))) == [
         ("chat.stream.equals-nonstream", "/usage")
     ]
+
+
+def test_an_empty_choice_in_the_usage_chunk_is_usage_chunks_alone() -> None:
+    """D26: [{"index": 0, "delta": {}}] in the usage chunk breaks usage-chunk, not finish-last."""
+    empty_choice = chunk({"index": 0, "delta": {}}, usage=usage())
+    sse = transcript(START, HEL, LO, STOP, empty_choice, "[DONE]")
+    assert cs.check_finish(sse) == []
+    assert "chat.stream.finish-last" in cs.check_finish(sse).judged
+    assert [v.requirement for v in cs.check_usage_chunk(sse)] == ["chat.stream.usage-chunk"]
+    # Content after the finish still is finish-last's, in the usage chunk or not.
+    late = chunk(choice(content="!"), usage=usage())
+    assert [v.requirement for v in cs.check_finish(transcript(START, HEL, STOP, late, "[DONE]"))] == [
+        "chat.stream.finish-last"
+    ]

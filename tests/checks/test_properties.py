@@ -106,8 +106,9 @@ LIST_MODELS = p.CaseFacts("listModels", p.POSITIVE)
                      [("responses.stream.event-schema", "event[0]")], id="responses-sse-event"),
         pytest.param(facts("ST108", 400), NEGATIVE_CHAT, [], id="error-schema-left-to-envelope-check"),
         pytest.param(facts("ST108"), p.CaseFacts("createSpeech", p.POSITIVE), [], id="no-shape-id"),
-        pytest.param(facts("ST108", 429, header=HEADER), POSITIVE_CHAT,
-                     [("errors.rate-limit-retry-after", "header Retry-After")], id="retry-after-header"),
+        # Retry-After is judged by the rate-limit suite, which provokes the 429 (D25).
+        pytest.param(facts("ST108", 429, header=HEADER), POSITIVE_CHAT, [], id="retry-after-header"),
+        pytest.param(facts("ST108"), p.CaseFacts("retrieveVideo", p.POSITIVE), [], id="unserved-operation"),
         pytest.param(facts("ST108", 200, header=HEADER), POSITIVE_CHAT, [], id="other-header"),
         pytest.param(facts("ST201", 200), NEGATIVE_CHAT, [(p.WRONG_TYPE, "status")], id="negative-accepted"),
         pytest.param(facts("ST201", 200), p.CaseFacts("createChatCompletion", p.NEGATIVE), [],
@@ -160,6 +161,30 @@ def test_every_reported_id_is_declared_shape_ids_first() -> None:
         "chat.response.schema", "chat.stream.chunk-schema", "chat.stream.content-type")
     assert p.operation_ids("listModels")[:2] == ("models.list.shape", p.MODEL_SHAPE)
     assert p.operation_ids("createSpeech") == p.COMMON_IDS
+
+
+def test_operation_ids_are_what_the_operation_can_judge() -> None:
+    assert not set(p.operation_ids("listModels", body="none")) & p.JSON_BODY_IDS
+    assert not set(p.operation_ids("createTranscription", body="multipart")) & p.JSON_BODY_IDS
+    assert p.UNKNOWN_ENUM not in p.operation_ids("createRerank", has_enum=False)
+    video = p.operation_ids("retrieveVideo", body="none")
+    assert "video.retrieve-shape" not in video and "auth.unknown-key" not in video
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "expected"),
+    [
+        pytest.param(POSITIVE_CHAT, 200, {"errors.no-server-error", "chat.response.schema"}, id="served"),
+        pytest.param(NEGATIVE_CHAT, 400, {"errors.no-5xx-for-client-error", "errors.envelope-shape",
+                                          p.WRONG_TYPE}, id="refused-negative"),
+        pytest.param(p.CaseFacts("retrieveVideo", p.POSITIVE), 200, {"errors.no-server-error"}, id="unserved"),
+    ],
+)
+def test_judged_by_case(case: p.CaseFacts, status: int, expected: set[str]) -> None:
+    judged = p.judged_by_case(case, Exchange("POST", "http://t/v1/x", {}, None, status))
+    assert expected <= judged
+    assert "video.retrieve-shape" not in judged
+    assert p.judged_by_case(case, Exchange("POST", "http://t/v1/x", {}, None, None)) == frozenset()
 
 
 def sse_exchange(status: int, content_type: str | None) -> Exchange:

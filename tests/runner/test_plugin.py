@@ -10,7 +10,7 @@ import pytest
 TESTS = '''
 import pytest
 from conformance.errors import TransportTimeout
-from conformance.model import Violation
+from conformance.model import Findings, Violation
 
 @pytest.mark.requirements("chat.stream.done-sentinel")
 def test_must(verdict):
@@ -31,6 +31,10 @@ def test_transport_trouble(verdict):
 
 @pytest.mark.requirements("models.retrieve.shape")
 def test_clean(verdict):
+    verdict.check(Findings(judged={"models.retrieve.shape"}))
+
+@pytest.mark.requirements("models.list.declared-models")
+def test_declares_but_never_judges(verdict):
     verdict.check([])
 '''
 
@@ -65,8 +69,8 @@ def test_verdicts_by_level_gating_and_errors(pytester: pytest.Pytester) -> None:
         "rerank.sorted": "NOT_SUPPORTED",
         "models.list.shape": "ERROR",
         "models.retrieve.shape": "PASS",
-    }
-    result.assert_outcomes(passed=2, failed=2, skipped=1)
+    }  # models.list.declared-models: declared, never judged -> NOT_RUN, not PASS
+    result.assert_outcomes(passed=3, failed=2, skipped=1)
     assert result.ret == 1  # a FAIL outranks the ERROR
     out = result.stdout.str()
     assert "FAIL chat.stream.done-sentinel [MUST]" in out and "where:    event[4]" in out
@@ -136,7 +140,7 @@ def test_x(verdict):
 def test_core_profile_deselects_full_only_tests(pytester: pytest.Pytester) -> None:
     result, verdicts = _run(pytester, TESTS, "--nexhina-profile=core")
     assert "rerank.sorted" not in verdicts
-    result.assert_outcomes(passed=2, failed=2)
+    result.assert_outcomes(passed=3, failed=2)
 
 
 def test_reports_are_identical_with_and_without_xdist(pytester: pytest.Pytester) -> None:

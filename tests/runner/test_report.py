@@ -34,7 +34,7 @@ def _results():  # type: ignore[no-untyped-def]
     records = [
         TestRecord("t1", ("chat.stream.done-sentinel",), TEST_VIOLATED,
                    (ViolationRecord("chat.stream.done-sentinel", "[DONE]", "none", "event[4]", "curl -X POST"),)),
-        TestRecord("t2", ("models.list.shape",), TEST_PASSED),
+        TestRecord("t2", ("models.list.shape",), TEST_PASSED, judged=("models.list.shape",)),
     ]
     return aggregate(records, load_catalogue())
 

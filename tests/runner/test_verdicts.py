@@ -17,6 +17,7 @@ from conformance.verdicts import (
     aggregate,
     apply_baseline,
     gate,
+    not_run,
     profile_members,
     profile_result,
 )
@@ -42,9 +43,9 @@ def test_levels_decide_fail_versus_warn() -> None:
 def test_worst_verdict_wins_across_tests() -> None:
     cat = load_catalogue()
     records = [
-        TestRecord("t1", (MUST_ID,), TEST_PASSED),
+        TestRecord("t1", (MUST_ID,), TEST_PASSED, judged=(MUST_ID,)),
         TestRecord("t2", (MUST_ID,), TEST_ERROR, message="transport error: timeout"),
-        TestRecord("t3", (MUST_ID,), TEST_PASSED),
+        TestRecord("t3", (MUST_ID,), TEST_PASSED, judged=(MUST_ID,)),
     ]
     results = aggregate(records, cat)
     assert results[MUST_ID].verdict is Verdict.ERROR
@@ -62,7 +63,10 @@ def test_error_is_kept_apart_from_fail() -> None:
 
 def test_not_supported_gives_partial_profile() -> None:
     cat = load_catalogue()
-    records = [TestRecord("a", (MUST_ID,), TEST_PASSED), TestRecord("b", (FULL_ID,), TEST_NOT_SUPPORTED)]
+    records = [
+        TestRecord("a", (MUST_ID,), TEST_PASSED, judged=(MUST_ID,)),
+        TestRecord("b", (FULL_ID,), TEST_NOT_SUPPORTED),
+    ]
     results = aggregate(records, cat)
     assert results[FULL_ID].verdict is Verdict.NOT_SUPPORTED
     assert profile_result(profile_members("core", results)) == "success"
@@ -82,7 +86,7 @@ def test_not_supported_gives_partial_profile() -> None:
 def test_profile_results(outcome: str, violations: tuple[ViolationRecord, ...], expected: str) -> None:
     cat = load_catalogue()
     rid = violations[0].requirement if violations else MUST_ID
-    results = aggregate([TestRecord("t", (rid,), outcome, violations)], cat)
+    results = aggregate([TestRecord("t", (rid,), outcome, violations, judged=(rid,))], cat)
     assert profile_result(profile_members("core", results)) == expected
 
 
@@ -91,7 +95,7 @@ def test_baseline_allows_listed_failures_and_catches_stale_entries() -> None:
     results = aggregate(
         [
             TestRecord("t1", (MUST_ID,), TEST_VIOLATED, (_violation(MUST_ID),)),
-            TestRecord("t2", (FULL_ID,), TEST_PASSED),
+            TestRecord("t2", (FULL_ID,), TEST_PASSED, judged=(FULL_ID,)),
         ],
         cat,
     )
@@ -104,8 +108,42 @@ def test_baseline_allows_listed_failures_and_catches_stale_entries() -> None:
 
 
 def test_record_round_trips_through_json() -> None:
-    record = TestRecord("t", (MUST_ID,), TEST_VIOLATED, (_violation(MUST_ID),), "m")
+    record = TestRecord("t", (MUST_ID, SHOULD_ID), TEST_VIOLATED, (_violation(MUST_ID),), "m", judged=(SHOULD_ID,))
     assert TestRecord.from_json(record.to_json()) == record
+
+
+def test_pass_is_earned_only_by_judged_ids() -> None:
+    cat = load_catalogue()
+    declared_only = [TestRecord("t", (MUST_ID, SHOULD_ID), TEST_PASSED, judged=(SHOULD_ID,))]
+    results = aggregate(declared_only, cat)
+    assert results[SHOULD_ID].verdict is Verdict.PASS
+    assert results[MUST_ID].verdict is None and results[MUST_ID].tests == []  # NOT_RUN, not PASS
+    violated = [TestRecord("t", (MUST_ID, SHOULD_ID), TEST_VIOLATED, (_violation(MUST_ID),))]
+    assert aggregate(violated, cat)[SHOULD_ID].verdict is None
+    # a skipped or errored test still speaks for every id it declares
+    skipped = [TestRecord("t", (MUST_ID,), TEST_NOT_SUPPORTED), TestRecord("u", (SHOULD_ID,), TEST_ERROR)]
+    assert aggregate(skipped, cat)[MUST_ID].verdict is Verdict.NOT_SUPPORTED
+    assert aggregate(skipped, cat)[SHOULD_ID].verdict is Verdict.ERROR
+
+
+def test_not_run_of_a_declared_feature_makes_the_profile_partial() -> None:
+    cat = load_catalogue()
+    results = aggregate([TestRecord("t", (MUST_ID,), TEST_PASSED, judged=(MUST_ID,))], cat)
+    members = [results[MUST_ID], results[SHOULD_ID]]
+    assert profile_result(members) == "success"  # no declared feature: nothing is owed
+    assert profile_result(members, {cat[SHOULD_ID].feature}) == "partial"
+    assert not_run(members, {cat[SHOULD_ID].feature}) == [SHOULD_ID]
+
+
+def test_fail_evidence_comes_first_whatever_the_cap() -> None:
+    cat = load_catalogue()
+    records = [TestRecord(f"s{i}", (MUST_ID,), TEST_NOT_SUPPORTED, message="not declared") for i in range(9)]
+    records.append(TestRecord("v", (MUST_ID,), TEST_VIOLATED, (_violation(MUST_ID),)))
+    result = aggregate(records, cat)[MUST_ID]
+    assert result.verdict is Verdict.FAIL
+    assert result.evidence[0].verdict is Verdict.NOT_SUPPORTED  # the defect: arrival order
+    assert [e.verdict for e in result.ordered_evidence(5)][0] is Verdict.FAIL
+    assert len(result.ordered_evidence(5)) == 5
 
 
 def test_unexercised_requirements_are_not_run() -> None:
@@ -116,6 +154,9 @@ def test_unexercised_requirements_are_not_run() -> None:
 
 def test_a_test_that_ran_outranks_one_that_was_not_supported() -> None:
     cat = load_catalogue()
-    records = [TestRecord("op-a", (MUST_ID,), TEST_NOT_SUPPORTED), TestRecord("op-b", (MUST_ID,), TEST_PASSED)]
+    records = [
+        TestRecord("op-a", (MUST_ID,), TEST_NOT_SUPPORTED),
+        TestRecord("op-b", (MUST_ID,), TEST_PASSED, judged=(MUST_ID,)),
+    ]
     assert aggregate(records, cat)[MUST_ID].verdict is Verdict.PASS
     assert aggregate(records[:1], cat)[MUST_ID].verdict is Verdict.NOT_SUPPORTED

@@ -37,6 +37,9 @@ FAULTS: dict[str, str] = {
     "chat.stream.n-choices": "n is ignored in streams: only choice 0 is streamed",
     "chat.stream.usage-chunk": "the usage chunk comes before the finish chunks",
     "chat.stream.usage-chunk@with-choices": "no usage-only chunk: usage rides on the last finish chunk",
+    "chat.stream.usage-chunk@empty-delta-choice": (
+        'the usage chunk carries choices [{"index": 0, "delta": {}}] instead of [] (not content: D26)'
+    ),
     "chat.stream.usage-total": "the usage chunk's total_tokens is prompt + completion + 1",
     "chat.stream.usage-absent-elsewhere": "every chunk carries the usage object, not only the usage chunk",
     "chat.stream.no-usage-unrequested": "a usage chunk is sent although include_usage was not requested",
@@ -201,6 +204,8 @@ def _add_usage(
         chunks[finishes[-1]]["usage"] = usage
         return
     usage_chunk = {**_chunk(plan, 0, {}, None), "choices": [], "usage": usage}
+    if faults.on("chat.stream.usage-chunk@empty-delta-choice"):
+        usage_chunk["choices"] = [{"index": 0, "delta": {}}]
     position = finishes[0] if faults.on("chat.stream.usage-chunk") and finishes else len(chunks)
     chunks.insert(position, usage_chunk)
 

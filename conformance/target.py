@@ -124,6 +124,9 @@ def preflight(settings: Settings) -> PreflightFailure | None:
             return PreflightFailure(f"nexhina-conformance: cannot reach the target {settings.base_url}: {exc}", 3)
         except TransportError as exc:
             return PreflightFailure(f"nexhina-conformance: preflight failed: {exc}", 3)
+    if exchange.status is None:
+        return PreflightFailure(f"nexhina-conformance: cannot reach the target {settings.base_url}: "
+                                f"GET /models got no answer, twice (outcome {exchange.outcome})", 3)
     if exchange.status in (401, 403):
         return PreflightFailure(
             f"nexhina-conformance: the target rejected the API key (GET /models answered {exchange.status}); "

@@ -261,7 +261,7 @@ def _error_text(call: pytest.CallInfo[None]) -> str:
         return ""
     exc = call.excinfo.value
     kind = "transport" if isinstance(exc, TransportError) else "harness"
-    return f"{kind} error: {type(exc).__name__}: {exc}"
+    return printable(f"{kind} error: {type(exc).__name__}: {exc}")
 
 
 @pytest.hookimpl(wrapper=True)

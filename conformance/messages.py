@@ -22,6 +22,7 @@ from conformance.model import (
     form_parts,
     is_binary,
     printable,
+    text_head,
     truncate,
 )
 
@@ -54,8 +55,7 @@ def _body_text(data: bytes | None, limit: int, content_type: str = "") -> str:
         return "<EMPTY>"
     if is_binary(data, content_type):
         return binary_placeholder(data, content_type)
-    text = printable(data.decode("utf-8"))
-    return text if len(text) <= limit else text[:limit] + f"...<{len(text) - limit} more chars>"
+    return text_head(data, limit)
 
 
 def _request_body(exchange: Exchange, limit: int) -> str:

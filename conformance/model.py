@@ -6,6 +6,7 @@ transport, the reference gateway, the plugin and the reports can all depend on i
 
 from __future__ import annotations
 
+import codecs
 import enum
 import hashlib
 import json
@@ -28,6 +29,8 @@ _TEXT_TYPES = frozenset({
 })
 #: Characters that never reach a terminal or report: C0 controls other than tab, LF, CR; DEL; C1.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: How many leading bytes decide whether a body of no binary media type is binary.
+_SAMPLE = 65536
 _EXTENSIONS = {"audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/mpeg": ".mp3",
                "audio/flac": ".flac", "audio/ogg": ".ogg", "image/png": ".png", "image/jpeg": ".jpg",
                "image/webp": ".webp", "video/mp4": ".mp4", "text/plain": ".txt", "application/json": ".json"}
@@ -146,6 +149,10 @@ class SSETranscript:
     raw: bytes = b""
 
 
+def _decoder(errors: str = "strict") -> codecs.IncrementalDecoder:
+    return codecs.getincrementaldecoder("utf-8")(errors)
+
+
 def is_text_type(content_type: str) -> bool:
     """Whether a media type (parameters allowed) names a text format."""
     media = content_type.split(";")[0].strip().lower()
@@ -160,7 +167,7 @@ def is_binary(data: bytes, content_type: str = "") -> bool:
     if content_type and not is_text_type(content_type):
         return True
     try:
-        text = data.decode("utf-8")
+        text = _decoder().decode(data[:_SAMPLE], final=len(data) <= _SAMPLE)
     except UnicodeDecodeError:
         return True
     return _CONTROL.search(text) is not None
@@ -177,11 +184,16 @@ def printable(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def body_text(data: bytes, content_type: str = "") -> str:
-    """A body as safe text: the placeholder when binary, else the decoded (printable) text."""
-    if is_binary(data, content_type):
-        return binary_placeholder(data, content_type)
-    return printable(data.decode("utf-8"))
+def text_head(data: bytes, limit: int) -> str:
+    """The first ``limit`` characters of a UTF-8 body, printable, with a visible cut marker.
+
+    Decodes only what it shows (a 50 MB body costs no more than a small one); bytes that are
+    not UTF-8 after the inspected head are shown as U+FFFD.
+    """
+    head = _decoder("replace").decode(data[: limit * 4], final=len(data) <= limit * 4)
+    if len(head) > limit or len(data) > limit * 4:
+        return printable(head[:limit]) + f"...<{len(data)} bytes in all>"
+    return printable(head)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,17 +332,14 @@ class Exchange:
             parts += ["--data-binary", shlex.quote("@" + FormPart("body", body, None,
                                                                   self.request_content_type).upload_path)]
         elif body:
-            text = printable(body.decode("utf-8"))
-            if len(text) > 4000:
-                text = text[:4000] + "...<truncated>"
-            parts += ["--data-raw", shlex.quote(text)]
+            parts += ["--data-raw", shlex.quote(text_head(body, 4000))]
         return " ".join(parts)
 
 
 def _form_arg(part: FormPart) -> str:
     """One ``-F`` argument: ``name=value`` for a text field, ``name=@path;type=...`` for a file."""
     if part.filename is None and not is_binary(part.data):
-        return f"{part.name}={printable(part.data.decode('utf-8'))}"
+        return f"{part.name}={text_head(part.data, 4000)}"
     arg = f"{part.name}=@{part.upload_path}"
     if part.content_type:
         arg += f";type={part.content_type}"

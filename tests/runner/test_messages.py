@@ -90,3 +90,11 @@ def test_violation_text_escapes_control_characters_and_links_decisions() -> None
 def test_spec_ref_leaves_pointers_alone() -> None:
     assert spec_ref("D8") == "D8 (DECISIONS.md#d8)"
     assert spec_ref("#/components/schemas/Error") == "#/components/schemas/Error"
+
+
+def test_a_huge_text_body_is_cut_and_only_its_head_decoded() -> None:
+    body = b'{"a": "' + b"x" * 5_000_000 + b'\x00"}'
+    exchange = Exchange("POST", "http://gw.test/v1/chat/completions", {}, None, 200,
+                        {"content-type": "application/json"}, body=body)
+    text = render_exchange(exchange, limit=100)
+    assert text.endswith(f"...<{len(body)} bytes in all>") and len(text) < 1000

@@ -9,6 +9,7 @@
         +-- ConnectError       refused, DNS, TLS
         +-- TransportTimeout   no answer within the bound (never shadows TimeoutError)
         +-- BudgetExceeded     the run's request budget is spent
+        +-- NoAnswer           closed, reset or garbled before any status line
 
 A server that answers wrongly is never an exception here: transport records what arrived
 and a check reports a Violation.
@@ -51,3 +52,11 @@ class TransportTimeout(TransportError):
 
 class BudgetExceeded(TransportError):
     """The run's request budget is spent; no further request is sent."""
+
+
+class NoAnswer(TransportError):
+    """The connection closed, was reset or spoke garbled HTTP before any status line.
+
+    Raised only where the request may not be replayed (it may create or cost something); a
+    replay-safe request that gets no answer twice is recorded as an exchange instead (D30).
+    """

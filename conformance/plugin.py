@@ -8,6 +8,7 @@ State lives in ``config.stash``; nothing is global.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -21,10 +22,11 @@ from typing import Any
 import pytest
 
 from conformance import __version__
+from conformance.artefacts import copy_decisions, save_uploads
 from conformance.baseline import load_baseline
 from conformance.config import CORE_FEATURES, Settings
 from conformance.errors import ConformanceError, TransportError
-from conformance.model import Level
+from conformance.model import Level, printable
 from conformance.recorder import VerdictRecorder
 from conformance.report import (
     RunFacts,
@@ -34,7 +36,8 @@ from conformance.report import (
     write_reports,
 )
 from conformance.requirements import Catalogue, load_catalogue
-from conformance.target import TargetSession, preflight, resolve_settings
+from conformance.stopped_run import preflight_record, write_allure_stopped
+from conformance.target import PreflightFailure, TargetSession, preflight, resolve_settings
 from conformance.verdicts import (
     TEST_ERROR,
     TEST_NOT_SUPPORTED,
@@ -42,6 +45,7 @@ from conformance.verdicts import (
     TEST_VIOLATED,
     ExitCode,
     TestRecord,
+    ViolationRecord,
     aggregate,
     apply_baseline,
     gate,
@@ -65,6 +69,8 @@ class RunState:
     summary: list[str] = field(default_factory=list)
     target: TargetSession | None = None
     requests_sent: int = 0  # by the workers that have finished (xdist); this process adds its own
+    stopped: PreflightFailure | None = None  # the preflight found the target unusable: no test runs
+    report_dir: Path | None = None  # resolved once per process (workers get the controller's)
 
 
 STATE = pytest.StashKey[RunState]()
@@ -226,7 +232,7 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
     if not ids:
         return None
     recorder = item.stash.get(RECORDER, None)
-    violations = recorder.records() if recorder is not None else ()
+    violations = tuple(_printable(v) for v in recorder.records()) if recorder is not None else ()
     judged = recorder.judged_ids() if recorder is not None else ()
     if report.when == "setup" and report.skipped:
         reason = item.stash.get(NOT_SUPPORTED, None)
@@ -245,12 +251,18 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
     return TestRecord(item.nodeid, ids, TEST_VIOLATED if violations else TEST_PASSED, violations, judged=judged)
 
 
+def _printable(record: ViolationRecord) -> ViolationRecord:
+    """The record with control characters escaped (nothing raw reaches a report, D31)."""
+    return dataclasses.replace(record, expected=printable(record.expected), actual=printable(record.actual),
+                               where=printable(record.where) if record.where is not None else None)
+
+
 def _error_text(call: pytest.CallInfo[None]) -> str:
     if call.excinfo is None:
         return ""
     exc = call.excinfo.value
     kind = "transport" if isinstance(exc, TransportError) else "harness"
-    return f"{kind} error: {type(exc).__name__}: {exc}"
+    return printable(f"{kind} error: {type(exc).__name__}: {exc}")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -264,6 +276,9 @@ def pytest_runtest_makereport(
         return report
     report.user_properties.append((_PROPERTY, json.dumps(record.to_json())))
     state = item.config.stash[STATE]
+    recorder = item.stash.get(RECORDER, None)
+    if recorder is not None and recorder.observed:
+        save_uploads(_report_dir(item.config), (o.exchange for o in recorder.observed if o.exchange is not None))
     must_failed = {v.requirement for v in record.violations if state.catalogue[v.requirement].level is Level.MUST}
     if report.failed and record.outcome == TEST_VIOLATED and must_failed and must_failed <= state.baseline.keys():
         # Known deviation: shown as xfail, so the run's output stays readable; verdict stays FAIL.
@@ -271,6 +286,10 @@ def pytest_runtest_makereport(
         report.wasxfail = "baselined: " + ", ".join(sorted(must_failed))
     elif record.outcome == TEST_ERROR and report.when == "call" and report.skipped:
         report.outcome = "failed"
+        report.longrepr = record.message
+    elif record.outcome == TEST_ERROR and report.failed and item.config.get_verbosity() < 1:
+        # One line (what, where, why); the traceback only with -v, and in the debug log (D30).
+        log.debug("%s: %s\n%s", item.nodeid, record.message, report.longreprtext)
         report.longrepr = record.message
     return report
 
@@ -291,7 +310,19 @@ class RunHooks:
         self.state.started = time.time()
         settings = self.state.settings
         if settings.base_url is not None and not hasattr(session.config, "workerinput") and _runs_suites(session):
-            preflight(settings)
+            self.state.stopped = preflight(settings)
+            if self.state.stopped is not None:
+                _junit_property(session.config, "nexhina-preflight", self.state.stopped.message)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """Run no test when the preflight found the target unusable (the reports are still written)."""
+        return True if self.state.stopped is not None else None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """Give every xdist worker the controller's report directory (uploads land beside the reports)."""
+        node.workerinput["nexhina_report_dir"] = str(_report_dir(self.config))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect records on the controller (or the only process)."""
@@ -308,6 +339,8 @@ class RunHooks:
         if hasattr(config, "workerinput"):
             config.workeroutput["nexhina_requests_sent"] = own_requests  # type: ignore[attr-defined]
             return
+        if state.stopped is not None:
+            state.records.append(preflight_record(state.catalogue, state.settings.features, state.stopped.message))
         if not state.records:
             return
         state.requests_sent += own_requests
@@ -319,14 +352,20 @@ class RunHooks:
             code = ExitCode(int(exitstatus))
         elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
             code = ExitCode.HARNESS_ERROR
+        if state.stopped is not None:
+            code = ExitCode(state.stopped.exit_code)
         facts = _facts(config, state, code, stale)
         report_dir = _report_dir(config)
         write_reports(report_dir, results, facts)
+        copy_decisions(report_dir)
         allure_dir = config.getoption("allure_report_dir", None)
         if allure_dir:
             write_allure_environment(Path(allure_dir), facts)
+            if state.stopped is not None:
+                write_allure_stopped(Path(allure_dir), state.stopped.message)
         written = time.monotonic() - writing
-        state.summary = terminal_summary(results, facts) + [
+        state.summary = [
+            *([state.stopped.message, "no test was run"] if state.stopped else terminal_summary(results, facts)),
             f"requests sent: {state.requests_sent}",
             f"reports: {report_dir} (written in {written:.2f} s)",
         ]
@@ -385,8 +424,21 @@ def _iso(ts: float) -> str:
 
 
 def _report_dir(config: pytest.Config) -> Path:
-    given = _option(config, "report_dir")
-    return Path(given) if given else new_report_dir()
+    """The run's report directory, resolved once per process (a worker takes the controller's)."""
+    state = config.stash[STATE]
+    if state.report_dir is None:
+        given = _option(config, "report_dir") or getattr(config, "workerinput", {}).get("nexhina_report_dir")
+        state.report_dir = Path(given) if given else new_report_dir()
+    return state.report_dir
+
+
+def _junit_property(config: pytest.Config, name: str, value: str) -> None:
+    """Add a suite-level property to junit.xml when it is being written (``--junitxml``)."""
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        xml.add_global_property(name, value)
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -1,5 +1,6 @@
 """The target of a run: its resolved settings, the embedded reference when no URL is given,
-the transport, and the preflight that stops a run early when the target is unusable.
+the transport, and the preflight that says when the target is unusable (the plugin then runs
+no test but still writes every report).
 """
 
 from __future__ import annotations
@@ -8,9 +9,8 @@ import contextlib
 import dataclasses
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from conformance.config import Settings, load_target_file, resolve
 from conformance.errors import ConnectError, TransportError, TransportTimeout
@@ -103,18 +103,34 @@ class TargetSession:
         self._stack.close()
 
 
-def preflight(settings: Settings) -> None:
-    """One authenticated request before any test; stop the run with one clear line if unusable."""
+@dataclass(frozen=True)
+class PreflightFailure:
+    """Why the target cannot be tested: one line for the user, and the run's exit code."""
+
+    message: str
+    exit_code: int
+
+
+def preflight(settings: Settings) -> PreflightFailure | None:
+    """One authenticated request before any test; None when the target is usable.
+
+    Unreachable (refused, DNS, TLS, timeout, no answer) -> exit code 3; the key rejected
+    (401/403 on GET /models) -> exit code 4.
+    """
     with Transport(settings) as probe:
         try:
             exchange = probe.request("GET", "/models")
         except (ConnectError, TransportTimeout) as exc:
-            pytest.exit(f"nexhina-conformance: cannot reach the target {settings.base_url}: {exc}", returncode=3)
+            return PreflightFailure(f"nexhina-conformance: cannot reach the target {settings.base_url}: {exc}", 3)
         except TransportError as exc:
-            pytest.exit(f"nexhina-conformance: preflight failed: {exc}", returncode=3)
+            return PreflightFailure(f"nexhina-conformance: preflight failed: {exc}", 3)
+    if exchange.status is None:
+        return PreflightFailure(f"nexhina-conformance: cannot reach the target {settings.base_url}: "
+                                f"GET /models got no answer, twice (outcome {exchange.outcome})", 3)
     if exchange.status in (401, 403):
-        pytest.exit(
+        return PreflightFailure(
             f"nexhina-conformance: the target rejected the API key (GET /models answered {exchange.status}); "
             "check NEXHINA_API_KEY or --api-key",
-            returncode=4,
+            4,
         )
+    return None

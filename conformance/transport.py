@@ -22,17 +22,25 @@ It owns:
   configured secret replaced by ``********`` in the URL, headers and bodies (see `Redactor`).
   Checks therefore see redacted bodies; a server echoing a key is judged on the masked text.
 - Error mapping: refused/DNS/TLS -> `ConnectError`; no response headers in time ->
-  `TransportTimeout`; the connection closed or garbled before the response headers ->
-  `TransportError`. Nothing from httpx escapes. Content that did arrive, however malformed,
+  `TransportTimeout`; the connection closed, reset or garbled before the response headers ->
+  `NoAnswer`. Nothing from httpx escapes. Content that did arrive, however malformed,
   is recorded, never raised.
+- ERROR vs FAIL (decision D30, applied here and nowhere else): a replay-safe request (a safe
+  method, or a body no server can execute: raw bytes that are not JSON) that gets no answer
+  is sent once more; no answer again is the target's behaviour, recorded as an exchange
+  without status (outcome ``no-answer``) for the test's checks to judge (FAIL of the
+  requirement under test). Any other request is never replayed: `NoAnswer` (ERROR).
+  Timeouts and refused connections stay errors.
 
 Outcomes recorded in ``Exchange.outcome``: ``complete``, ``deadline``, ``stalled``,
-``dropped`` (the connection closed before the body was complete), ``oversize``.
+``dropped`` (the connection closed before the body was complete), ``oversize``,
+``no-answer`` (no status line, twice, on a replay-safe request).
 """
 
 from __future__ import annotations
 
 import enum
+import json as jsonlib
 import logging
 import math
 import ssl
@@ -49,11 +57,18 @@ from urllib.parse import quote
 import httpx
 
 from conformance.config import TLS, Settings
-from conformance.errors import BudgetExceeded, ConfigError, ConnectError, TransportError, TransportTimeout
+from conformance.errors import (
+    BudgetExceeded,
+    ConfigError,
+    ConnectError,
+    NoAnswer,
+    TransportError,
+    TransportTimeout,
+)
 from conformance.model import REDACTED, Exchange
 from conformance.sse import SSEParser, parse_sse
 
-__all__ = ["DEFAULT", "Redactor", "Transport", "retry_delay"]
+__all__ = ["DEFAULT", "Redactor", "Transport", "replay_safe", "retry_delay"]
 
 logger = logging.getLogger("conformance.transport")
 
@@ -69,6 +84,8 @@ _MASKED_HEADERS = frozenset({"x-api-key", "api-key", "cookie", "set-cookie", "pr
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "digest", "token", "apikey"})
 _USER_AGENT = "nexhina-conformance"
 _BACKOFF_WITHOUT_HEADER = 0.5   # first wait when a 429 carries no usable Retry-After; doubles
+#: Methods that never create or cost anything (RFC 9110 safe methods): replayable (D30).
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Redactor:
@@ -254,7 +271,12 @@ class Transport:
         retries = 0
         while True:
             self._take_budget(url)
-            exchange = self._once(self._build(method, url, body, headers, key, total), cap, total, retries)
+            try:
+                exchange = self._once(self._build(method, url, body, headers, key, total), cap, total, retries)
+            except NoAnswer:
+                if not replay_safe(method, body):
+                    raise                      # it may have created or cost something: ERROR
+                exchange = self._replay(method, url, body, headers, key, cap=cap, total=total, retries=retries)
             if exchange.status != 429 or not retry_429 or retries >= budgets.retries_429:
                 return exchange
             if self._sent >= budgets.max_requests:
@@ -263,6 +285,36 @@ class Transport:
             logger.debug("429 from %s; retry %d in %.2fs", exchange.url, retries + 1, wait)
             time.sleep(wait)
             retries += 1
+
+    def _replay(
+        self, method: str, url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None,
+        key: str | None | _UseSettingsKey, *, cap: int, total: float, retries: int,
+    ) -> Exchange:
+        """The one replay of a replay-safe request that got no answer (D30)."""
+        logger.debug("no answer to %s %s; sending it once more", method, self._redactor.text(url))
+        self._take_budget(url)
+        request = self._build(method, url, body, headers, key, total)
+        started = time.monotonic()
+        try:
+            return self._once(request, cap, total, retries)
+        except NoAnswer as again:
+            logger.debug("no answer again: the target's behaviour (%s)", again)
+            return self._record_no_answer(request, time.monotonic() - started, retries)
+
+    def _record_no_answer(self, request: httpx.Request, elapsed: float, retries: int) -> Exchange:
+        redact = self._redactor
+        exchange = Exchange(
+            method=request.method,
+            url=redact.text(str(request.url)),
+            request_headers=redact.headers(request.headers.multi_items()),
+            request_body=redact.data(request.content) if request.content else None,
+            status=None,
+            elapsed=elapsed,
+            outcome="no-answer",
+            retries_429=retries,
+        )
+        self._history.append(exchange)
+        return exchange
 
     def _take_budget(self, url: str) -> None:
         with self._lock:
@@ -306,8 +358,10 @@ class Transport:
                                    f"read {min(self._settings.timeouts.read, total):g} s)") from exc
         except httpx.ConnectError as exc:
             raise ConnectError(f"{shown}: cannot connect: {self._redactor.text(str(exc))}") from exc
+        except httpx.LocalProtocolError as exc:   # our request cannot be sent as HTTP: never the target's
+            raise TransportError(f"{shown}: cannot send ({self._redactor.text(str(exc))})") from exc
         except httpx.HTTPError as exc:
-            raise TransportError(f"{shown}: no valid response ({type(exc).__name__}: "
+            raise NoAnswer(f"{shown}: no valid response ({type(exc).__name__}: "
                                  f"{self._redactor.text(str(exc))})") from exc
         try:
             parser = SSEParser() if _is_event_stream(response) else None
@@ -342,6 +396,27 @@ class Transport:
         logger.debug("%s %s -> %s %s in %.3fs (%d bytes)", exchange.method, exchange.url, exchange.status,
                      outcome, elapsed, len(exchange.body))
         return exchange
+
+
+def replay_safe(method: str, body: Mapping[str, Any]) -> bool:
+    """Whether a request that got no answer may be sent once more (D30).
+
+    True for a safe method (GET, HEAD, OPTIONS) and for a raw body that is not JSON (no server
+    can execute it: it must be refused). A JSON, form or multipart body may create something
+    or cost money: never replayed.
+    """
+    if method.upper() in _SAFE_METHODS:
+        return True
+    if any(body.get(name) is not None for name in ("json", "data", "files")):
+        return False
+    content = body.get("content")
+    if content is None:
+        return False
+    try:
+        jsonlib.loads(content)
+    except ValueError:
+        return True                            # JSONDecodeError and UnicodeDecodeError
+    return False
 
 
 def _is_event_stream(response: httpx.Response) -> bool:

@@ -17,7 +17,9 @@ from starlette.requests import Request
 
 from conformance.reference.api_error import ApiError
 from conformance.reference.faultset import FaultSet
+from conformance.reference.http_errors import Answer
 from conformance.reference.operations import Upload
+from conformance.reference.reset import ConnectionReset
 
 #: Oversized bodies are read and dropped up to this size, so that the client (still
 #: sending) reads our 413 instead of a reset connection; beyond it the connection is cut.
@@ -57,11 +59,14 @@ def unsupported(headers: Headers, wanted: str) -> ApiError:
 def parse_json(raw: bytes, faults: FaultSet) -> dict[str, Any]:
     """The JSON object in ``raw``; 400 when it is not JSON or not an object.
 
-    Faults: ``errors.malformed-json`` answers 422, ``errors.no-5xx-for-client-error`` 500.
+    Faults: ``errors.malformed-json`` answers 422, ``errors.no-5xx-for-client-error`` 500,
+    ``errors.malformed-json@reset`` closes the connection without answering.
     """
     try:
         body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are both ValueError
+        if faults.on("errors.malformed-json@reset"):
+            raise Answer(ConnectionReset()) from exc
         if faults.on("errors.no-5xx-for-client-error"):
             raise ApiError(500, "Internal server error.", "server_error") from exc
         status = 422 if faults.on("errors.malformed-json") else 400

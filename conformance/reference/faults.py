@@ -58,6 +58,7 @@ HTTP_FAULTS: dict[str, str] = {
     ),
     "errors.documented-content-type": "GET /models and GET /models/{model} answer JSON labelled text/html",
     "errors.malformed-json": "malformed JSON gets 422 (with the envelope)",
+    "errors.malformed-json@reset": "malformed JSON: the connection is closed without any answer, every time",
     "errors.missing-required-field": "chat: a missing required field gets 422 (with the envelope)",
     "errors.missing-required-field@422": (
         'chat: a missing required field gets 422 with a FastAPI-style {"detail": [...]}'

@@ -262,6 +262,25 @@ class Outgoing:
         """True when no body at all goes out."""
         return not self.has_json and self.content is None and not self.data
 
+    def fingerprint(self) -> bytes:
+        """What goes out, canonically (a multipart boundary, random per process, left out):
+        the same case gives the same fingerprint in any process (D34)."""
+        boundary = ""
+        for name, value in self.headers.items():
+            if name.lower() == "content-type" and "boundary=" in value:
+                boundary = value.split("boundary=", 1)[1].split(";")[0].strip().strip('"')
+        content = self.content or b""
+        if not boundary and content.startswith(b"--"):      # multipart sent under another Content-Type
+            boundary = content.split(b"\r\n", 1)[0][2:].decode("latin-1")
+        if boundary:
+            content = content.replace(boundary.encode("latin-1"), b"BOUNDARY")
+        headers = sorted((k.lower(), v.replace(boundary, "BOUNDARY") if boundary else v)
+                         for k, v in self.headers.items())
+        head = json.dumps([self.method, self.path, headers, self.has_json, self.stream, self.data],
+                          sort_keys=True, default=str)
+        body = json.dumps(self.json_body, sort_keys=True, default=str) if self.has_json else ""
+        return b"\0".join([head.encode(), body.encode(), content])
+
 
 def outgoing(case: AnyCase, base_url: str) -> Outgoing:
     """The request ``case`` stands for, relative to ``base_url``.

@@ -15,10 +15,11 @@ again for every later case without sending anything, so the item ends as ERROR q
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from schemathesis.core.failures import Failure, FailureGroup
 
@@ -73,11 +74,14 @@ class RunStats:
     skipped: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
     by_phase: dict[str, int] = field(default_factory=dict)
+    #: sha256 over every request sent, in order (`Outgoing.fingerprint`): equal digests, equal cases
+    requests: Any = field(default_factory=hashlib.sha256)
 
     def as_dict(self) -> dict[str, object]:
         """Plain data (JSON-ready)."""
         return {"generated": self.generated, "sent": self.sent, "skipped": self.skipped,
-                "by_kind": dict(self.by_kind), "by_phase": dict(self.by_phase)}
+                "by_kind": dict(self.by_kind), "by_phase": dict(self.by_phase),
+                "requests_sha256": self.requests.hexdigest()[:16]}
 
 
 class PropertyRun:
@@ -177,6 +181,7 @@ class PropertyRun:
             )
         self.stats.sent += 1
         self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
+        self.stats.requests.update(kind.encode() + b"\0" + request.fingerprint() + b"\0")
         return exchange
 
     # ------------------------------------------------------------------ judging

@@ -92,10 +92,23 @@ def test_a_fault_fails_its_requirement_and_no_key_leaks(tmp_path: Path, faulted_
 
 def test_unreachable_target_stops_with_one_line(tmp_path: Path) -> None:
     target = minimal_target(tmp_path)
-    proc, _ = run_cli(tmp_path, "--base-url", "http://127.0.0.1:9/v1", "--api-key", SECRET, "--target", target)
+    proc, report = run_cli(tmp_path, "--base-url", "http://127.0.0.1:9/v1", "--api-key", SECRET, "--target", target)
     assert proc.returncode == 3
     assert "cannot reach the target" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
     assert SECRET not in proc.stdout + proc.stderr
+    # Every report is still written (D33): the reason in each, no test run.
+    out = tmp_path / "report"
+    assert report["run"]["exit_code"] == 3  # type: ignore[index]
+    assert set(verdicts(report).values()) <= {"ERROR", "NOT_RUN"} and "ERROR" in verdicts(report).values()
+    Draft202012Validator(json.loads(SCHEMA.read_text())).validate(report)
+    assert "cannot reach the target" in json.dumps(report)
+    assert "cannot reach the target" in (out / "junit.xml").read_text()
+    assert (out / "summary.md").stat().st_size > 0 and (out / "DECISIONS.md").is_file()
+    [result] = (out / "allure-results").glob("*-result.json")
+    assert json.loads(result.read_text())["status"] == "broken"
+    assert (out / "allure-results" / "environment.properties").is_file()
+    assert not [p for p in out.rglob("*") if p.is_file() and SECRET in p.read_text(errors="replace")]
 
 
 def test_rejected_key_stops_with_one_line(tmp_path: Path) -> None:

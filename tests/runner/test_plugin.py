@@ -155,3 +155,28 @@ def test_reports_are_identical_with_and_without_xdist(pytester: pytest.Pytester)
 
     assert stable(again) == stable(report)
     assert Path(pytester.path / "out" / "summary.md").exists()
+
+
+ERROR_BODY = '''
+import pytest
+from conformance.errors import NoAnswer
+
+def deep_helper():
+    raise NoAnswer("POST http://gw.test/v1/chat/completions: no valid response (RemoteProtocolError: reset)")
+
+@pytest.mark.requirements("models.list.shape")
+def test_reset(verdict):
+    deep_helper()
+'''
+
+
+def test_an_error_prints_one_line_and_the_traceback_only_with_v(pytester: pytest.Pytester) -> None:
+    line = ("transport error: NoAnswer: POST http://gw.test/v1/chat/completions: "
+            "no valid response (RemoteProtocolError: reset)")
+    result, verdicts = _run(pytester, ERROR_BODY)
+    assert verdicts == {"models.list.shape": "ERROR"} and result.ret == 3
+    out = result.stdout.str()
+    assert line in out
+    assert "deep_helper()" not in out and "Traceback" not in out and "conformance/errors.py" not in out
+    verbose, _ = _run(pytester, ERROR_BODY, "-v")
+    assert "deep_helper()" in verbose.stdout.str()

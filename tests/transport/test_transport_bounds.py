@@ -153,7 +153,7 @@ def test_connection_refused_raises_connect_error() -> None:
 def test_no_valid_response_raises_transport_error(server: HostileServer, mode: str) -> None:
     with Transport(make_settings(server.url(mode))) as transport:
         with pytest.raises(TransportError) as info:
-            transport.request("GET", "/models")
+            transport.request("POST", "/chat/completions", json={"model": "m"})   # never replayed (D30)
     assert not isinstance(info.value, (ConnectError, TransportTimeout))
     assert isinstance(info.value.__cause__, httpx.HTTPError)   # chained, not leaked
 

@@ -107,7 +107,7 @@ def test_retries_stop_at_the_budget(server: HostileServer) -> None:
 def test_a_failed_request_still_counts(server: HostileServer) -> None:
     with Transport(make_settings(server.url("close"))) as transport:
         with pytest.raises(TransportError):
-            transport.request("GET", "/models")
+            transport.request("POST", "/chat/completions", json={"model": "m"})
     assert transport.sent == 1
 
 
@@ -202,7 +202,7 @@ def test_secrets_in_streams_are_masked_and_framing_is_kept(server: HostileServer
 def test_secrets_never_reach_exception_messages(server: HostileServer) -> None:
     with Transport(make_settings(server.url("close"), budgets=Budgets(max_requests=1))) as transport:
         with pytest.raises(TransportError) as timeout:
-            transport.request("GET", f"/models?key={SECRET}")
+            transport.request("POST", f"/models?key={SECRET}", json={})
         with pytest.raises(BudgetExceeded) as budget:
             transport.request("GET", f"/models?key={SECRET}")
     _assert_clean(str(timeout.value) + str(budget.value))

@@ -9,6 +9,7 @@
         +-- ConnectError       refused, DNS, TLS
         +-- TransportTimeout   no answer within the bound (never shadows TimeoutError)
         +-- BudgetExceeded     the run's request budget is spent
+        +-- CircuitOpen        the breaker of this operation is open: not sent
 
 A server that answers wrongly is never an exception here: transport records what arrived
 and a check reports a Violation.
@@ -51,3 +52,7 @@ class TransportTimeout(TransportError):
 
 class BudgetExceeded(TransportError):
     """The run's request budget is spent; no further request is sent."""
+
+
+class CircuitOpen(TransportError):
+    """The circuit breaker of this (operation, streamed or not) is open; the request was not sent."""

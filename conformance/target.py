@@ -14,6 +14,7 @@ import pytest
 
 from conformance.config import Settings, load_target_file, resolve
 from conformance.errors import ConnectError, TransportError, TransportTimeout
+from conformance.ledger import Ledger
 from conformance.transport import Transport
 
 if sys.version_info >= (3, 11):
@@ -30,6 +31,8 @@ _CLI_KEYS = {
     "api_key": "target.api_key",
     "profile": "profile",
     "seed": "properties.seed",
+    "max_duration": "budgets.max_duration",
+    "max_requests": "budgets.max_requests",
 }
 
 
@@ -86,8 +89,11 @@ class TargetSession:
         self._stack = stack
 
     @classmethod
-    def open(cls, settings: Settings) -> TargetSession:
-        """Start the embedded reference if needed and build the transport (the plugin ran the preflight)."""
+    def open(cls, settings: Settings, *, ledger: Ledger | None = None) -> TargetSession:
+        """Start the embedded reference if needed and build the transport (the plugin ran the preflight).
+
+        ``ledger``: the run's shared budget and breakers (default: one of this process alone).
+        """
         stack = contextlib.ExitStack()
         if settings.base_url is None:
             from conformance.reference.config import ReferenceConfig
@@ -95,7 +101,7 @@ class TargetSession:
 
             base_url = stack.enter_context(running_reference(ReferenceConfig()))
             settings = dataclasses.replace(settings, base_url=base_url)
-        transport = stack.enter_context(Transport(settings))
+        transport = stack.enter_context(Transport(settings, ledger=ledger))
         return cls(settings, transport, stack)
 
     def close(self) -> None:
@@ -103,9 +109,12 @@ class TargetSession:
         self._stack.close()
 
 
-def preflight(settings: Settings) -> None:
-    """One authenticated request before any test; stop the run with one clear line if unusable."""
-    with Transport(settings) as probe:
+def preflight(settings: Settings, *, ledger: Ledger | None = None) -> None:
+    """One authenticated request before any test; stop the run with one clear line if unusable.
+
+    With the run's ``ledger`` the probe counts against the run's request budget.
+    """
+    with Transport(settings, ledger=ledger, scripted=True) as probe:
         try:
             exchange = probe.request("GET", "/models")
         except (ConnectError, TransportTimeout) as exc:

@@ -18,6 +18,7 @@ TEST_PASSED = "passed"
 TEST_VIOLATED = "violated"  # the test ran and recorded at least one violation
 TEST_ERROR = "error"  # harness/transport trouble: timeout, refused connection, a bug of ours
 TEST_NOT_SUPPORTED = "not_supported"
+TEST_NOT_RUN = "not_run"  # stopped before or while it ran: the run's deadline or request budget
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,13 @@ def verdict_for(level: Level) -> Verdict:
 
 
 def aggregate(records: Iterable[TestRecord], catalogue: Catalogue) -> dict[str, RequirementResult]:
-    """Fold test records into one result per catalogue requirement (worst verdict wins)."""
+    """Fold test records into one result per catalogue requirement (worst verdict wins).
+
+    A requirement declared by a test that was NOT_RUN is NOT_RUN unless some test found it
+    broken (WARN, ERROR, FAIL): the tests that did run do not earn it a PASS on their own.
+    """
     results = {req.id: RequirementResult(req) for req in catalogue}
+    unfinished: set[str] = set()
     for record in records:
         violated = {v.requirement for v in record.violations}
         for violation in record.violations:
@@ -138,7 +144,15 @@ def aggregate(records: Iterable[TestRecord], catalogue: Catalogue) -> dict[str, 
         for rid in record.requirements:
             if rid in violated:
                 continue
+            if record.outcome == TEST_NOT_RUN:
+                unfinished.add(rid)
+                if record.nodeid not in results[rid].tests:
+                    results[rid].tests.append(record.nodeid)
+                continue
             results[rid].add(Evidence(test=record.nodeid, verdict=_clean_verdict(record), message=_msg(record)))
+    for rid in unfinished:
+        if results[rid].verdict in (None, Verdict.PASS, Verdict.NOT_SUPPORTED):
+            results[rid].verdict = None
     return results
 
 

@@ -364,7 +364,20 @@ class RunHooks:
         self.state.started = time.time()
         settings = self.state.settings
         if settings.base_url is not None and not hasattr(session.config, "workerinput") and _runs_suites(session):
-            preflight(settings, ledger=self.state.ledger)
+            try:
+                preflight(settings, ledger=self.state.ledger)
+            except pytest.exit.Exception as exc:
+                if exc.returncode == ExitCode.HARNESS_ERROR:
+                    self._report_unreachable(session, exc.msg)
+                raise
+
+    def _report_unreachable(self, session: pytest.Session, reason: str) -> None:
+        """The target cannot be reached: every requirement of the run is ERROR, reports still written."""
+        state = self.state
+        ids = tuple(r.id for r in state.catalogue.for_profile(state.settings.profile)
+                    if r.feature in state.settings.features)
+        state.records.append(TestRecord("preflight", ids, TEST_ERROR, message=reason))
+        self._conclude(session, int(pytest.ExitCode.OK), stopped=f"the run stopped before any test: {reason}")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect records on the controller (or the only process)."""
@@ -384,6 +397,12 @@ class RunHooks:
         if not state.records:
             return
         state.requests_sent += own_requests
+        self._conclude(session, exitstatus, stopped=_stopped_summary(state.records))
+
+    def _conclude(self, session: pytest.Session, exitstatus: int, *, stopped: str | None) -> None:
+        """Aggregate the records, write every report and set the session's exit code."""
+        config = session.config
+        state = self.state
         cost = state.ledger.snapshot() if state.ledger is not None else {}
         if cost:
             state.requests_sent = int(cost["sent"])   # the shared count: every worker, retries, preflight
@@ -391,7 +410,6 @@ class RunHooks:
         results = aggregate(state.records, state.catalogue)
         stale = apply_baseline(results, state.baseline)
         code = gate(results, stale)
-        stopped = _stopped_summary(state.records)
         if stopped is not None:
             code = ExitCode.HARNESS_ERROR   # an incomplete run certifies nothing (D35)
         if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR):

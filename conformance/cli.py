@@ -105,6 +105,8 @@ def pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
     ]
     if args.workers:
         cmd += ["-p", "xdist", "-n", str(args.workers)]
+    if getattr(args, "dry_run", False):
+        cmd.append("--nexhina-dry-run")
     extra = list(args.pytest_args)
     if extra and extra[0] == "--":
         extra = extra[1:]

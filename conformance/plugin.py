@@ -39,7 +39,7 @@ from conformance.report import (
     write_reports,
 )
 from conformance.requirements import Catalogue, load_catalogue
-from conformance.target import TargetSession, preflight, resolve_settings
+from conformance.target import TargetSession, dry_run_settings, preflight, resolve_settings
 from conformance.verdicts import (
     TEST_ERROR,
     TEST_NOT_RUN,
@@ -75,6 +75,7 @@ class RunState:
     requests_sent: int = 0  # by the workers that have finished (xdist); this process adds its own
     ledger: Ledger | None = None  # the run's shared budget, deadline and breakers
     run_dir: Path | None = None   # where this (controller) process keeps the ledger file
+    dry_run_of: str | None = None  # --dry-run: the target nothing is sent to
 
 
 STATE = pytest.StashKey[RunState]()
@@ -98,6 +99,8 @@ _OPTIONS: tuple[tuple[str, str], ...] = (
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Options in one group, each with a matching ini key (except the API key)."""
     group = parser.getgroup("nexhina", "Nexhina conformance")
+    group.addoption("--nexhina-dry-run", dest="nexhina_dry_run", action="store_true", default=False,
+                    help="send nothing to the target: run against the embedded reference and print the cost plan")
     for name, help_text in _OPTIONS:
         group.addoption(f"--nexhina-{name.replace('_', '-')}", dest=f"nexhina_{name}", default=None, help=help_text)
         if name != "api_key":
@@ -123,11 +126,14 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         catalogue = load_catalogue()
         settings = resolve_settings({k: v for k, v in cli.items() if v is not None}, os.environ)
+        dry_run_of = settings.base_url or "the embedded reference" if config.getoption("nexhina_dry_run") else None
+        if dry_run_of is not None:
+            settings = dry_run_settings(settings)
         baseline_path = cli.get("baseline")
         baseline = load_baseline(Path(baseline_path), catalogue.ids()) if baseline_path else {}
     except ConformanceError as exc:
         raise pytest.UsageError(f"nexhina-conformance: {exc}") from exc
-    state = RunState(settings=settings, catalogue=catalogue, baseline=baseline)
+    state = RunState(settings=settings, catalogue=catalogue, baseline=baseline, dry_run_of=dry_run_of)
     _open_ledger(config, state)
     config.stash[STATE] = state
     config.pluginmanager.register(RunHooks(config), "nexhina-run")
@@ -417,6 +423,11 @@ class RunHooks:
         elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
             code = ExitCode.HARNESS_ERROR
         facts = _facts(config, state, code, stale, cost, stopped)
+        if state.dry_run_of is not None:
+            state.summary = [f"dry run: nothing was sent to {state.dry_run_of}; the same selection against "
+                             "the embedded reference sends:"] + _cost_lines(facts)
+            session.exitstatus = int(ExitCode.CONFORMANT if stopped is None else ExitCode.HARNESS_ERROR)
+            return
         report_dir = _report_dir(config)
         write_reports(report_dir, results, facts)
         allure_dir = config.getoption("allure_report_dir", None)

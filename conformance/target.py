@@ -63,6 +63,18 @@ def resolve_settings(cli: Mapping[str, str], environ: Mapping[str, str]) -> Sett
     return resolve(cli_layer, environ, file_layer, file_name=target_path or "embedded reference")
 
 
+def dry_run_settings(settings: Settings) -> Settings:
+    """The run's settings aimed at the embedded reference instead of the target (``--dry-run``).
+
+    Profile, features, budgets, properties and timeouts stay the user's, so the same tests
+    run; the reference's own models, keys and limits replace the target's, and nothing is
+    sent to the target.
+    """
+    reference = resolve({}, {}, embedded_reference_layer(), file_name="embedded reference")
+    return dataclasses.replace(settings, base_url=None, api_key=reference.api_key, models=reference.models,
+                               keys=reference.keys, limits=reference.limits)
+
+
 def _file_url(layer: Mapping[str, object]) -> bool:
     target = layer.get("target")
     return isinstance(target, Mapping) and bool(target.get("base_url"))

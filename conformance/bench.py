@@ -1,31 +1,50 @@
-"""Benchmark of whole runs against the embedded reference: ``python -m conformance.bench``.
+"""Benchmark of whole runs: ``python -m conformance.bench [--only NAME] [--hostile]``.
 
 Each configuration runs ``nexhina-conformance run`` in a fresh process (as a user would) and is
 measured from the outside: wall time, the requests the report says were sent, the time the
 tests of each phase took (from junit.xml: the Schemathesis property tests versus the scenario
 suites) and the time the plugin took to write the reports. Prints a Markdown table.
+
+Targets: the embedded reference, and ``nexhina-conformance serve`` in a subprocess (with
+``--latency-ms`` for a slow, remote-like gateway; "with concurrency" runs use xdist workers).
+The same run compares against plain ``schemathesis run`` on the same spec, example count and
+seed against the same ``serve`` (the ratio is our full run over Schemathesis' wall time).
+``--hostile`` adds one full run per hostile fault with the *default* timeouts (the issue's
+"ends within 3 minutes" bound).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-CONFIGURATIONS: dict[str, tuple[str, ...]] = {
-    "full, sequential": (),
-    "full, -n 2": ("-n", "2"),
-    "full, -n auto": ("-n", "auto"),
-    "core, sequential": ("--profile", "core"),
+#: name -> (serve options or None for the embedded reference, run options)
+CONFIGURATIONS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
+    "full, embedded reference": (None, ()),
+    "full, embedded reference, -n 2": (None, ("-n", "2")),
+    "core, embedded reference": (None, ("--profile", "core")),
+    "full, serve": ((), ()),
+    "core, serve": ((), ("--profile", "core")),
+    "full, serve --latency-ms 300, sequential": (("--latency-ms", "300"), ()),
+    "full, serve --latency-ms 300, -n 4": (("--latency-ms", "300"), ("-n", "4")),
 }
+#: Hostile faults run with the default timeouts under ``--hostile``.
+HOSTILE: tuple[str, ...] = (
+    "hostile:chat-no-answer", "chat.stream.framing@never-ends", "chat.stream.framing@stall",
+    "hostile:reset", "hostile:html-502",
+)
+_SCHEMATHESIS = "schemathesis run, same spec/examples/seed, serve"
 
 
 @dataclass(frozen=True)
@@ -42,21 +61,69 @@ class Measurement:
     reports_s: float
 
 
-def measure(name: str, args: Sequence[str]) -> Measurement:
+@contextlib.contextmanager
+def serving(options: Sequence[str], workdir: Path) -> Iterator[Path]:
+    """``nexhina-conformance serve`` on a free port in a subprocess; yield its target file."""
+    target = workdir / f"serve-{time.monotonic_ns()}.toml"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conformance.cli", "serve", "--port", "0", "--write-target", str(target), *options],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        proc.stdout.readline()            # the base URL: the socket listens, the file is written
+        yield target
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def measure(name: str, args: Sequence[str], *, target: Path | None = None) -> Measurement:
     """Run one configuration in a subprocess and measure it."""
     with tempfile.TemporaryDirectory(prefix="nexhina-bench-") as tmp:
         report = Path(tmp) / "report"
+        chosen = ("--target", str(target)) if target is not None else ()
         started = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, "-m", "conformance.cli", "run", "--report-dir", str(report), *args, "--", "-q"],
+            [sys.executable, "-m", "conformance.cli", "run", "--report-dir", str(report), *chosen, *args,
+             "--", "-q"],
             cwd=tmp, capture_output=True, text=True, check=False,
         )
         wall = time.monotonic() - started
         facts = json.loads((report / "conformance-report.json").read_text(encoding="utf-8"))["run"]
-        properties, scenarios, tests = _phase_times(report / "junit.xml")
+        junit = report / "junit.xml"
+        properties, scenarios, tests = _phase_times(junit) if junit.exists() else (0.0, 0.0, 0)
     written = re.search(r"written in ([0-9.]+) s", proc.stdout)
     return Measurement(name, proc.returncode, wall, tests, int(facts.get("requests_sent", 0)), properties,
                        scenarios, float(written.group(1)) if written else 0.0)
+
+
+def measure_schemathesis(target: Path) -> Measurement | None:
+    """Plain ``schemathesis run`` on the suite's spec with its example count and seed (None: not installed)."""
+    from conformance.config import load_target_file, resolve
+    from conformance.spec import SPEC_FILE, openapi_dir
+
+    executable = shutil.which("schemathesis") or shutil.which("st")
+    if executable is None:
+        return None
+    settings = resolve({}, {}, load_target_file(target), known_features=_features(target))
+    assert settings.base_url is not None and settings.api_key is not None
+    started = time.monotonic()
+    proc = subprocess.run(
+        [executable, "run", str(openapi_dir() / SPEC_FILE), "--url", settings.base_url,
+         "--header", f"Authorization: Bearer {settings.api_key}",
+         "--max-examples", str(settings.properties.max_examples), "--seed", str(settings.properties.seed)],
+        capture_output=True, text=True, check=False,
+    )
+    return Measurement(_SCHEMATHESIS, proc.returncode, time.monotonic() - started, 0, 0, 0.0, 0.0, 0.0)
+
+
+def _features(target: Path) -> frozenset[str]:
+    from conformance.config import load_target_file
+
+    table = load_target_file(target).get("target", {})
+    features = table.get("features", []) if isinstance(table, dict) else []
+    return frozenset(str(f) for f in features)
 
 
 def _phase_times(junit: Path) -> tuple[float, float, int]:
@@ -83,18 +150,47 @@ def table(rows: Sequence[Measurement]) -> str:
         f"| {m.scenarios_s:.1f} | {m.reports_s:.2f} |"
         for m in rows
     ]
+    ours = next((m for m in rows if m.name == "full, serve"), None)
+    theirs = next((m for m in rows if m.name == _SCHEMATHESIS), None)
+    if ours is not None and theirs is not None and theirs.wall_s > 0:
+        lines += ["", f"ratio full run / plain Schemathesis (same serve): {ours.wall_s / theirs.wall_s:.2f}"]
     return "\n".join(lines)
+
+
+def _hostile(workdir: Path) -> list[Measurement]:
+    rows = []
+    for fault in HOSTILE:
+        with serving(("--fault", fault), workdir) as target:
+            rows.append(measure(f"full, serve --fault {fault}, default timeouts", (), target=target))
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen configurations (default all) and print the table."""
     parser = argparse.ArgumentParser(prog="python -m conformance.bench")
     parser.add_argument("--only", choices=sorted(CONFIGURATIONS), action="append", help="run only these")
+    parser.add_argument("--hostile", action="store_true", help="also one run per hostile fault (default timeouts)")
+    parser.add_argument("--no-schemathesis", action="store_true", help="skip the plain Schemathesis comparison")
     args = parser.parse_args(argv)
     names = args.only or list(CONFIGURATIONS)
-    rows = [measure(name, CONFIGURATIONS[name]) for name in names]
+    rows: list[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="nexhina-bench-serve-") as tmp:
+        workdir = Path(tmp)
+        for name in names:
+            serve_options, run_options = CONFIGURATIONS[name]
+            if serve_options is None:
+                rows.append(measure(name, run_options))
+                continue
+            with serving(serve_options, workdir) as target:
+                rows.append(measure(name, run_options, target=target))
+                if name == "full, serve" and not args.no_schemathesis:
+                    plain = measure_schemathesis(target)
+                    if plain is not None:
+                        rows.append(plain)
+        if args.hostile:
+            rows += _hostile(workdir)
     sys.stdout.write(table(rows) + "\n")
-    return 0 if all(m.exit_code == 0 for m in rows) else 1
+    return 0 if all(m.exit_code == 0 for m in rows if "--fault" not in m.name and m.name != _SCHEMATHESIS) else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

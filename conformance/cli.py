@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--baseline", help="file of requirement ids known to fail on this target")
     run.add_argument("--seed", type=int, help="seed of the property tests")
     run.add_argument("-n", "--workers", help="parallel workers (pytest-xdist), e.g. 2 or auto")
+    run.add_argument("--max-duration", type=float,
+                     help="seconds for the whole run; then the rest is NOT_RUN and the exit code 3 (default 900)")
+    run.add_argument("--max-requests", type=int, help="request budget of the whole run, all workers together")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the requests per operation and the billable calls the run would send; send nothing")
     run.add_argument("--show-config", action="store_true", help="print the resolved settings and exit")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: arguments passed to pytest")
     serve = sub.add_parser("serve", help="run the embedded reference gateway on loopback")
@@ -45,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", help="the valid API key it accepts")
     serve.add_argument("--fault", action="append", default=[], help="a named fault to switch on (repeatable)")
     serve.add_argument("--write-target", help="write a target file describing this server")
+    serve.add_argument("--latency-ms", type=float, default=0.0, help="simulated round trip added to every request")
+    serve.add_argument("--operation-latency", action="append", default=[], metavar="PATH=MS",
+                       help="latency of one operation, e.g. /chat/completions=800 (repeatable)")
     listing = sub.add_parser("list", help="list requirements, faults or tests")
     listing.add_argument("what", choices=("requirements", "faults", "tests"))
     report = sub.add_parser("report", help="render a single-file HTML report from a run's Allure results")
@@ -86,7 +94,7 @@ def _err(line: str) -> None:
 def pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
     """The pytest arguments ``run`` stands for (the same run as plain pytest with the plugin)."""
     cmd = ["-c", str(_RUN_INI), "--rootdir", str(Path.cwd()), "--pyargs", "conformance.suites"]
-    for flag in ("base_url", "api_key", "target", "profile", "baseline", "seed"):
+    for flag in ("base_url", "api_key", "target", "profile", "baseline", "seed", "max_duration", "max_requests"):
         value = getattr(args, flag)
         if value is not None:
             cmd.append(f"--nexhina-{flag.replace('_', '-')}={value}")
@@ -97,6 +105,8 @@ def pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
     ]
     if args.workers:
         cmd += ["-p", "xdist", "-n", str(args.workers)]
+    if getattr(args, "dry_run", False):
+        cmd.append("--nexhina-dry-run")
     extra = list(args.pytest_args)
     if extra and extra[0] == "--":
         extra = extra[1:]
@@ -111,7 +121,8 @@ def _run(args: argparse.Namespace) -> int:
     from conformance.target import resolve_settings
 
     if args.show_config:
-        cli = {k: str(v) for k in ("base_url", "api_key", "target", "profile", "seed") if (v := getattr(args, k))}
+        names = ("base_url", "api_key", "target", "profile", "seed", "max_duration", "max_requests")
+        cli = {k: str(v) for k in names if (v := getattr(args, k))}
         try:
             settings = resolve_settings(cli, os.environ)
         except ConformanceError as exc:
@@ -133,8 +144,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from conformance.errors import ConfigError
     from conformance.reference.server import serve
 
+    try:
+        latency = _operation_latency(args.operation_latency)
+    except ConfigError as exc:
+        _err(f"nexhina-conformance: {exc}")
+        return int(ExitCode.USAGE_ERROR)
     serve(
         host=args.host,
         port=args.port,
@@ -142,8 +159,25 @@ def _serve(args: argparse.Namespace) -> int:
         faults=tuple(args.fault),
         write_target=args.write_target,
         on_ready=_out,
+        latency_ms=args.latency_ms,
+        operation_latency_ms=latency,
     )
     return 0
+
+
+def _operation_latency(items: Sequence[str]) -> dict[str, float]:
+    """``["/chat/completions=800"]`` -> ``{"/chat/completions": 800.0}``."""
+    from conformance.errors import ConfigError
+
+    latency: dict[str, float] = {}
+    for item in items:
+        path, _, ms = item.partition("=")
+        try:
+            latency[path.strip()] = float(ms)
+        except ValueError as exc:
+            raise ConfigError(
+                f"--operation-latency: expected PATH=MS such as /chat/completions=800, got {item!r}") from exc
+    return latency
 
 
 def _list(what: str) -> int:
@@ -154,9 +188,9 @@ def _list(what: str) -> int:
             _out(f"{req.id:<45} {req.level.value:<6} {req.feature:<26} {req.text}")
         return 0
     if what == "faults":
-        from conformance.reference.faults import catalogue
+        from conformance.reference.faults import all_faults
 
-        for name, description in catalogue().items():
+        for name, description in all_faults().items():
             _out(f"{name:<50} {description}")
         return 0
     from conformance.inventory import collect_suite_tests

@@ -26,6 +26,7 @@ Environment variables (an empty value counts as not set; other variables, includ
     NEXHINA_FEATURES           target.features (comma-separated)
     NEXHINA_MAX_REQUESTS       budgets.max_requests
     NEXHINA_MAX_TOKENS         budgets.max_tokens
+    NEXHINA_MAX_DURATION       budgets.max_duration (seconds)
     NEXHINA_SEED               properties.seed
     NEXHINA_MAX_EXAMPLES       properties.max_examples
     NEXHINA_CONNECT_TIMEOUT    timeouts.connect
@@ -134,6 +135,8 @@ class Budgets:
     max_stream_bytes: int = 4 * 1024 * 1024
     retries_429: int = 2
     max_retry_after: float = 10.0
+    max_duration: float = 900.0      # seconds for the whole run; then the rest is NOT_RUN
+    concurrency: int = 4             # independent requests of one test in flight at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +318,8 @@ _KEYS: tuple[_Key, ...] = (
     _Key("budgets.max_stream_bytes", _number(int, 1), _B.max_stream_bytes),
     _Key("budgets.retries_429", _number(int, 0), _B.retries_429),
     _Key("budgets.max_retry_after", _number(float, 0.0), _B.max_retry_after),
+    _Key("budgets.max_duration", _POS, _B.max_duration, env="NEXHINA_MAX_DURATION"),
+    _Key("budgets.concurrency", _number(int, 1), _B.concurrency),
     _Key("timeouts.connect", _POS, _T.connect, env="NEXHINA_CONNECT_TIMEOUT"),
     _Key("timeouts.read", _POS, _T.read, env="NEXHINA_READ_TIMEOUT"),
     _Key("timeouts.request", _POS, _T.request, env="NEXHINA_REQUEST_TIMEOUT"),

@@ -10,6 +10,7 @@
         +-- TransportTimeout   no answer within the bound (never shadows TimeoutError)
         +-- BudgetExceeded     the run's request budget is spent
         +-- NoAnswer           closed, reset or garbled before any status line
+        +-- CircuitOpen        the breaker of this operation is open: not sent
 
 A server that answers wrongly is never an exception here: transport records what arrived
 and a check reports a Violation.
@@ -60,3 +61,7 @@ class NoAnswer(TransportError):
     Raised only where the request may not be replayed (it may create or cost something); a
     replay-safe request that gets no answer twice is recorded as an exchange instead (D30).
     """
+
+
+class CircuitOpen(TransportError):
+    """The circuit breaker of this (operation, streamed or not) is open; the request was not sent."""

@@ -8,8 +8,15 @@ a fault must fail its own requirement and nothing beyond its listed, justified c
 The Schemathesis property suite (seconds per run) runs only for a fault that the scenario
 suites did not catch: some requirements are the property suite's alone.
 
-``python -m conformance.matrix [--shard K/N] [--out FILE] [NAME ...]`` prints the table and
-writes it as JSON.
+Focus: with ``--sample P`` (the self-test uses it), each fault runs only the tests of its own
+area (the first segment of the requirement it is named after, plus the areas of its listed
+collateral with ``--collateral FILE``) and a deterministic P % sample of the other tests
+(chosen by a CRC of fault and test id, so a rerun picks the same). Without ``--sample`` every
+fault runs every test: the full sweep, ``python -m conformance.matrix`` (or
+``NEXHINA_MATRIX_FULL=1 pytest tests/test_fault_matrix.py``).
+
+``python -m conformance.matrix [--shard K/N] [--sample P] [--collateral FILE] [--out FILE] [NAME ...]``
+prints the table and writes it as JSON.
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -51,7 +59,40 @@ def fault_requirement(fault: str) -> str:
     return fault.split("@", 1)[0]
 
 
-def run_suites(base_url: str, target_file: Path, *, extra: Sequence[str] = ()) -> tuple[int, dict[str, str]]:
+@dataclass(frozen=True)
+class Focus:
+    """Which tests one fault's run keeps: its areas' tests and a deterministic sample of the rest."""
+
+    fault: str
+    areas: frozenset[str]
+    sample_percent: int
+
+    def keeps(self, nodeid: str, requirements: Iterable[str]) -> bool:
+        """Whether the test ``nodeid`` (declaring ``requirements``) runs for this fault."""
+        if any(rid.split(".", 1)[0] in self.areas for rid in requirements):
+            return True
+        return zlib.crc32(f"{self.fault}|{nodeid}".encode()) % 100 < self.sample_percent
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        """Deselect the tests outside the focus (a pytest hook: the focus is passed as a plugin)."""
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
+        for item in items:
+            ids = [str(a) for m in item.iter_markers("requirements") for a in m.args]
+            (keep if self.keeps(item.nodeid, ids) else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+
+
+def focus_for(fault: str, sample_percent: int, collateral: Collection[str] = ()) -> Focus:
+    """The focus of ``fault``: the areas of its requirement and of its listed collateral."""
+    areas = {fault_requirement(fault).split(".", 1)[0]} | {rid.split(".", 1)[0] for rid in collateral}
+    return Focus(fault, frozenset(areas), sample_percent)
+
+
+def run_suites(base_url: str, target_file: Path, *, extra: Sequence[str] = (),
+               focus: Focus | None = None) -> tuple[int, dict[str, str]]:
     """Run the scenario suites once in this process; return the exit code and broken requirements."""
     with tempfile.TemporaryDirectory(prefix="nexhina-matrix-") as tmp:
         args = [
@@ -60,7 +101,7 @@ def run_suites(base_url: str, target_file: Path, *, extra: Sequence[str] = ()) -
             "-p", "no:allure_pytest", "-p", "no:randomly", "-q", *extra,
         ]
         with contextlib.redirect_stdout(io.StringIO()):
-            code = int(pytest.main(args))
+            code = int(pytest.main(args, plugins=[focus] if focus is not None else []))
         report_path = Path(tmp) / "conformance-report.json"
         if not report_path.exists():
             return code, {"<no report>": "ERROR"}
@@ -69,8 +110,13 @@ def run_suites(base_url: str, target_file: Path, *, extra: Sequence[str] = ()) -
     return code, broken
 
 
-def run_matrix(faults: Iterable[str], *, include_clean: bool = True) -> list[Row]:
-    """Start one reference, run the suites clean (optionally) and once per fault."""
+def run_matrix(faults: Iterable[str], *, include_clean: bool = True, sample_percent: int | None = None,
+               collateral: dict[str, list[str]] | None = None) -> list[Row]:
+    """Start one reference, run the suites clean (optionally) and once per fault.
+
+    ``sample_percent``: None runs every test per fault; a number runs each fault's focus
+    (see `Focus`), its areas taken from its requirement and its ``collateral`` entry.
+    """
     from conformance.reference.config import ReferenceConfig
     from conformance.reference.server import running_reference, target_file_text
 
@@ -85,12 +131,15 @@ def run_matrix(faults: Iterable[str], *, include_clean: bool = True) -> list[Row
         names = ([""] if include_clean else []) + list(faults)
         for name in names:
             url = f"{root}/fault/{name}/v1" if name else base_url
+            focus = None
+            if name and sample_percent is not None:
+                focus = focus_for(name, sample_percent, (collateral or {}).get(name, ()))
             started = time.monotonic()
-            code, broken = run_suites(url, target, extra=("-k", "not properties"))
+            code, broken = run_suites(url, target, extra=("-k", "not properties"), focus=focus)
             if name and fault_requirement(name) not in broken:
                 # Some requirements (documented statuses and content types, server errors on
                 # generated input) are the property suite's alone: give it its turn.
-                code, more = run_suites(url, target, extra=("-k", "properties"))
+                code, more = run_suites(url, target, extra=("-k", "properties"), focus=focus)
                 broken = {**broken, **more}
             rows.append(Row(name, broken, code, round(time.monotonic() - started, 2)))
     return rows
@@ -112,6 +161,15 @@ def _shard(names: list[str], spec: str | None) -> list[str]:
     return names[k::n]
 
 
+def _collateral(path: str | None) -> dict[str, list[str]]:
+    if not path:
+        return {}
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return {str(fault): [str(rid) for rid in entry.get("also", [])] for fault, entry in data.items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: run (a shard of) the matrix, print the table, write JSON."""
     from conformance.reference.faults import catalogue
@@ -121,9 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--shard", help="K/N: run every N-th fault starting at K")
     parser.add_argument("--no-clean", action="store_true", help="skip the clean reference run")
     parser.add_argument("--out", help="write the rows as JSON to this file")
+    parser.add_argument("--sample", type=int, metavar="P",
+                        help="run each fault's own area and P %% of the other tests (default: every test)")
+    parser.add_argument("--collateral", help="YAML of fault -> {also: [ids]}: their areas join the focus")
     args = parser.parse_args(argv)
     names = _shard(list(args.faults or catalogue()), args.shard)
-    rows = run_matrix(names, include_clean=not args.no_clean)
+    rows = run_matrix(names, include_clean=not args.no_clean, sample_percent=args.sample,
+                      collateral=_collateral(args.collateral))
     sys.stdout.write(table(rows) + "\n")
     if args.out:
         Path(args.out).write_text(json.dumps([asdict(r) for r in rows], indent=1) + "\n", encoding="utf-8")

@@ -1,7 +1,9 @@
 """The pytest plugin (``pytest11`` entry point): options, markers, fixtures, verdicts, reports.
 
 Selection (profile), gating (features -> NOT_SUPPORTED), the level rule (MUST fails, SHOULD
-warns), the baseline and the reports all live here, so ``nexhina-conformance run`` and
+warns), the baseline, the run's bounds (the shared `Ledger`: one request budget across xdist
+workers, the whole-run deadline, the breakers; tests stopped by them are NOT_RUN) and the
+reports with the run's cost all live here, so ``nexhina-conformance run`` and
 ``pytest --pyargs conformance.suites --nexhina-base-url ...`` give the same results.
 State lives in ``config.stash``; nothing is global.
 """
@@ -12,6 +14,8 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +29,8 @@ from conformance import __version__
 from conformance.artefacts import copy_decisions, save_uploads
 from conformance.baseline import load_baseline
 from conformance.config import CORE_FEATURES, Settings
-from conformance.errors import ConformanceError, TransportError
+from conformance.errors import BudgetExceeded, ConformanceError, TransportError
+from conformance.ledger import Ledger, billable_count
 from conformance.model import Level, printable
 from conformance.recorder import VerdictRecorder
 from conformance.report import (
@@ -37,9 +42,10 @@ from conformance.report import (
 )
 from conformance.requirements import Catalogue, load_catalogue
 from conformance.stopped_run import preflight_record, write_allure_stopped
-from conformance.target import PreflightFailure, TargetSession, preflight, resolve_settings
+from conformance.target import PreflightFailure, TargetSession, dry_run_settings, preflight, resolve_settings
 from conformance.verdicts import (
     TEST_ERROR,
+    TEST_NOT_RUN,
     TEST_NOT_SUPPORTED,
     TEST_PASSED,
     TEST_VIOLATED,
@@ -55,6 +61,8 @@ log = logging.getLogger("conformance.plugin")
 
 _PROPERTY = "nexhina-record"
 _NOT_SUPPORTED_PREFIX = "NOT_SUPPORTED"
+_NOT_RUN_PREFIX = "NOT_RUN"
+_LEDGER_INPUT = "nexhina_ledger"
 
 
 @dataclass
@@ -71,11 +79,15 @@ class RunState:
     requests_sent: int = 0  # by the workers that have finished (xdist); this process adds its own
     stopped: PreflightFailure | None = None  # the preflight found the target unusable: no test runs
     report_dir: Path | None = None  # resolved once per process (workers get the controller's)
+    ledger: Ledger | None = None  # the run's shared budget, deadline and breakers
+    run_dir: Path | None = None   # where this (controller) process keeps the ledger file
+    dry_run_of: str | None = None  # --dry-run: the target nothing is sent to
 
 
 STATE = pytest.StashKey[RunState]()
 RECORDER = pytest.StashKey[VerdictRecorder]()
 NOT_SUPPORTED = pytest.StashKey[str]()
+NOT_RUN = pytest.StashKey[str]()
 
 _OPTIONS: tuple[tuple[str, str], ...] = (
     ("base_url", "API root of the target, e.g. https://gw.example/v1 (default: the embedded reference)"),
@@ -85,12 +97,16 @@ _OPTIONS: tuple[tuple[str, str], ...] = (
     ("report_dir", "where conformance-report.json and summary.md go (default reports/<UTC timestamp>)"),
     ("baseline", "file of requirement ids known to fail on this target"),
     ("seed", "seed of the property tests (default from the target file)"),
+    ("max_duration", "seconds for the whole run; then the remaining tests are NOT_RUN (budgets.max_duration)"),
+    ("max_requests", "request budget of the whole run, all workers together (budgets.max_requests)"),
 )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Options in one group, each with a matching ini key (except the API key)."""
     group = parser.getgroup("nexhina", "Nexhina conformance")
+    group.addoption("--nexhina-dry-run", dest="nexhina_dry_run", action="store_true", default=False,
+                    help="send nothing to the target: run against the embedded reference and print the cost plan")
     for name, help_text in _OPTIONS:
         group.addoption(f"--nexhina-{name.replace('_', '-')}", dest=f"nexhina_{name}", default=None, help=help_text)
         if name != "api_key":
@@ -116,19 +132,38 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         catalogue = load_catalogue()
         settings = resolve_settings({k: v for k, v in cli.items() if v is not None}, os.environ)
+        dry_run_of = settings.base_url or "the embedded reference" if config.getoption("nexhina_dry_run") else None
+        if dry_run_of is not None:
+            settings = dry_run_settings(settings)
         baseline_path = cli.get("baseline")
         baseline = load_baseline(Path(baseline_path), catalogue.ids()) if baseline_path else {}
     except ConformanceError as exc:
         raise pytest.UsageError(f"nexhina-conformance: {exc}") from exc
-    config.stash[STATE] = RunState(settings=settings, catalogue=catalogue, baseline=baseline)
+    state = RunState(settings=settings, catalogue=catalogue, baseline=baseline, dry_run_of=dry_run_of)
+    _open_ledger(config, state)
+    config.stash[STATE] = state
     config.pluginmanager.register(RunHooks(config), "nexhina-run")
 
 
+def _open_ledger(config: pytest.Config, state: RunState) -> None:
+    """The controller creates the run's ledger file; an xdist worker opens the controller's."""
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None and worker_input.get(_LEDGER_INPUT):
+        state.ledger = Ledger.open(Path(worker_input[_LEDGER_INPUT]))
+        return
+    budgets = state.settings.budgets
+    state.run_dir = Path(tempfile.mkdtemp(prefix="nexhina-run-"))
+    state.ledger = Ledger.create(state.run_dir, max_requests=budgets.max_requests,
+                                 deadline=time.time() + budgets.max_duration)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the embedded reference if this process started one."""
+    """Stop the embedded reference if this process started one; remove the run directory."""
     state = config.stash.get(STATE, None)
     if state is not None and state.target is not None:
         state.target.close()
+    if state is not None and state.run_dir is not None:
+        shutil.rmtree(state.run_dir, ignore_errors=True)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -198,6 +233,41 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         reason = f"{_NOT_SUPPORTED_PREFIX}: the target does not declare {', '.join(missing)}"
         item.stash[NOT_SUPPORTED] = reason
         pytest.skip(reason)
+    stop = _stop_reason(state)
+    if stop is not None:
+        item.stash[NOT_RUN] = stop
+        pytest.skip(stop)
+
+
+def _stop_reason(state: RunState) -> str | None:
+    """Why no further test may start (the run's deadline passed, its budget is spent), or None."""
+    ledger = state.ledger
+    if ledger is None:
+        return None
+    if ledger.past_deadline():
+        return (f"{_NOT_RUN_PREFIX}: the run's deadline of {state.settings.budgets.max_duration:g} s passed "
+                "(budgets.max_duration / --max-duration)")
+    if ledger.spent():
+        return (f"{_NOT_RUN_PREFIX}: the run's request budget of {state.settings.budgets.max_requests} requests "
+                "is spent (budgets.max_requests)")
+    return None
+
+
+def _stopped_by_bounds(exc: BaseException | None) -> BudgetExceeded | None:
+    """The `BudgetExceeded` that ended a test, also when wrapped (Hypothesis, exception groups)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, BudgetExceeded):
+            return exc
+        inner = getattr(exc, "exceptions", None)
+        if isinstance(inner, (list, tuple)):
+            for sub in inner:
+                found = _stopped_by_bounds(sub)
+                if found is not None:
+                    return found
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -238,6 +308,9 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
         reason = item.stash.get(NOT_SUPPORTED, None)
         if reason is not None:
             return TestRecord(item.nodeid, ids, TEST_NOT_SUPPORTED, message=reason)
+        stop = item.stash.get(NOT_RUN, None)
+        if stop is not None:
+            return TestRecord(item.nodeid, ids, TEST_NOT_RUN, message=stop)
         return TestRecord(item.nodeid, ids, TEST_ERROR, message="a test of a declared feature was skipped")
     if report.when == "setup" and report.failed:
         return TestRecord(item.nodeid, ids, TEST_ERROR, message=_error_text(call))
@@ -246,7 +319,12 @@ def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestR
     if report.skipped:
         return TestRecord(item.nodeid, ids, TEST_ERROR, violations, "a test of a declared feature was skipped")
     excinfo = call.excinfo
-    if excinfo is not None and not (recorder is not None and recorder.of_level(Level.MUST)):
+    must_found = recorder is not None and recorder.of_level(Level.MUST)
+    stopped = _stopped_by_bounds(excinfo.value) if excinfo is not None else None
+    if stopped is not None and not must_found:
+        return TestRecord(item.nodeid, ids, TEST_NOT_RUN, violations, f"{_NOT_RUN_PREFIX}: stopped: {stopped}",
+                          judged)
+    if excinfo is not None and not must_found:
         return TestRecord(item.nodeid, ids, TEST_ERROR, violations, _error_text(call), judged)
     return TestRecord(item.nodeid, ids, TEST_VIOLATED if violations else TEST_PASSED, violations, judged=judged)
 
@@ -291,6 +369,9 @@ def pytest_runtest_makereport(
         # One line (what, where, why); the traceback only with -v, and in the debug log (D30).
         log.debug("%s: %s\n%s", item.nodeid, record.message, report.longreprtext)
         report.longrepr = record.message
+    elif record.outcome == TEST_NOT_RUN and report.when == "call":
+        report.outcome = "skipped"   # stopped by the run's bounds: not a failure of the test
+        report.longrepr = (str(item.path), (item.location[1] or 0) + 1, record.message)
     return report
 
 
@@ -310,7 +391,7 @@ class RunHooks:
         self.state.started = time.time()
         settings = self.state.settings
         if settings.base_url is not None and not hasattr(session.config, "workerinput") and _runs_suites(session):
-            self.state.stopped = preflight(settings)
+            self.state.stopped = preflight(settings, ledger=self.state.ledger)
             if self.state.stopped is not None:
                 _junit_property(session.config, "nexhina-preflight", self.state.stopped.message)
 
@@ -318,11 +399,6 @@ class RunHooks:
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
         """Run no test when the preflight found the target unusable (the reports are still written)."""
         return True if self.state.stopped is not None else None
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_configure_node(self, node: Any) -> None:
-        """Give every xdist worker the controller's report directory (uploads land beside the reports)."""
-        node.workerinput["nexhina_report_dir"] = str(_report_dir(self.config))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect records on the controller (or the only process)."""
@@ -344,17 +420,33 @@ class RunHooks:
         if not state.records:
             return
         state.requests_sent += own_requests
+        self._conclude(session, exitstatus, stopped=_stopped_summary(state.records))
+
+    def _conclude(self, session: pytest.Session, exitstatus: int, *, stopped: str | None) -> None:
+        """Aggregate the records, write every report and set the session's exit code."""
+        config = session.config
+        state = self.state
+        cost = state.ledger.snapshot() if state.ledger is not None else {}
+        if cost:
+            state.requests_sent = int(cost["sent"])   # the shared count: every worker, retries, preflight
         writing = time.monotonic()
         results = aggregate(state.records, state.catalogue)
         stale = apply_baseline(results, state.baseline)
         code = gate(results, stale)
+        if stopped is not None:
+            code = ExitCode.HARNESS_ERROR   # an incomplete run certifies nothing (D35)
         if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR):
             code = ExitCode(int(exitstatus))
         elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
             code = ExitCode.HARNESS_ERROR
         if state.stopped is not None:
             code = ExitCode(state.stopped.exit_code)
-        facts = _facts(config, state, code, stale)
+        facts = _facts(config, state, code, stale, cost, stopped)
+        if state.dry_run_of is not None:
+            state.summary = [f"dry run: nothing was sent to {state.dry_run_of}; the same selection against "
+                             "the embedded reference sends:"] + _cost_lines(facts)
+            session.exitstatus = int(ExitCode.CONFORMANT if stopped is None else ExitCode.HARNESS_ERROR)
+            return
         report_dir = _report_dir(config)
         write_reports(report_dir, results, facts)
         copy_decisions(report_dir)
@@ -366,10 +458,19 @@ class RunHooks:
         written = time.monotonic() - writing
         state.summary = [
             *([state.stopped.message, "no test was run"] if state.stopped else terminal_summary(results, facts)),
-            f"requests sent: {state.requests_sent}",
+            *_cost_lines(facts),
             f"reports: {report_dir} (written in {written:.2f} s)",
         ]
         session.exitstatus = int(code)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """Give each xdist worker the controller's report directory (uploads land beside the
+        reports) and the path of the run's ledger (one budget for the whole run)."""
+        node.workerinput["nexhina_report_dir"] = str(_report_dir(self.config))
+        ledger = self.state.ledger
+        if ledger is not None and ledger.path is not None:
+            node.workerinput[_LEDGER_INPUT] = str(ledger.path)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
@@ -393,7 +494,31 @@ def _runs_suites(session: pytest.Session) -> bool:
     )
 
 
-def _facts(config: pytest.Config, state: RunState, code: ExitCode, stale: list[str]) -> RunFacts:
+def _stopped_summary(records: list[TestRecord]) -> str | None:
+    """One line on why tests were NOT_RUN (the first stop reason and how many), or None."""
+    stopped = [r for r in records if r.outcome == TEST_NOT_RUN]
+    if not stopped:
+        return None
+    reasons = sorted({r.message.split(";")[0] for r in stopped if r.message.startswith(_NOT_RUN_PREFIX + ": the")})
+    first = reasons[0] if reasons else stopped[0].message
+    return f"{len(stopped)} tests NOT_RUN; {first.removeprefix(_NOT_RUN_PREFIX + ': ')}"
+
+
+def _cost_lines(facts: RunFacts) -> list[str]:
+    """The cost of the run for the terminal: requests per operation and billable calls."""
+    lines = [f"requests sent: {facts.requests_sent} ({facts.billable_requests} billable generation calls)"]
+    if facts.requests_by_operation:
+        lines.append("  per operation: " + ", ".join(
+            f"{op} {n}" for op, n in sorted(facts.requests_by_operation.items(), key=lambda kv: (-kv[1], kv[0]))))
+    for key, last in sorted(facts.open_breakers.items()):
+        lines.append(f"circuit breaker open: {key} (last: {'; '.join(last)})")
+    if facts.stopped:
+        lines.append(f"stopped early: {facts.stopped}")
+    return lines
+
+
+def _facts(config: pytest.Config, state: RunState, code: ExitCode, stale: list[str],
+           cost: Mapping[str, Any], stopped: str | None) -> RunFacts:
     from conformance.spec import spec_version
 
     settings = state.settings
@@ -416,6 +541,10 @@ def _facts(config: pytest.Config, state: RunState, code: ExitCode, stale: list[s
         baseline=_option(config, "baseline"),
         stale=tuple(stale),
         requests_sent=state.requests_sent,
+        requests_by_operation=dict(cost.get("per_operation", {})),
+        billable_requests=billable_count(cost.get("per_operation", {})),
+        stopped=stopped,
+        open_breakers={k: list(v.get("last", [])) for k, v in cost.get("breakers", {}).items() if v.get("open")},
     )
 
 
@@ -449,7 +578,7 @@ def _nexhina_target(pytestconfig: pytest.Config) -> Iterator[TargetSession]:
     """The reachable target: starts the embedded reference when no base URL is given."""
     state = pytestconfig.stash[STATE]
     if state.target is None:
-        state.target = TargetSession.open(state.settings)
+        state.target = TargetSession.open(state.settings, ledger=state.ledger)
     yield state.target
 
 

@@ -43,6 +43,10 @@ class RunFacts:
     baseline: str | None = None
     stale: Sequence[str] = field(default_factory=tuple)
     requests_sent: int = 0
+    requests_by_operation: Mapping[str, int] = field(default_factory=dict)
+    billable_requests: int = 0
+    stopped: str | None = None       # why tests were NOT_RUN (deadline, budget), None when all ran
+    open_breakers: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 def safe_url(url: str) -> str:
@@ -80,6 +84,10 @@ def build_report(results: Mapping[str, RequirementResult], facts: RunFacts) -> d
             "seed": facts.seed,
             "workers": facts.workers,
             "requests_sent": facts.requests_sent,
+            "requests_by_operation": dict(sorted(facts.requests_by_operation.items())),
+            "billable_requests": facts.billable_requests,
+            "stopped": facts.stopped,
+            "open_breakers": {k: list(v) for k, v in sorted(facts.open_breakers.items())},
             "baseline": facts.baseline,
             "stale_baseline": list(facts.stale),
             "exit_code": facts.exit_code,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from conformance.config import Settings, load_target_file, resolve
 from conformance.errors import ConnectError, TransportError, TransportTimeout
+from conformance.ledger import Ledger
 from conformance.transport import Transport
 
 if sys.version_info >= (3, 11):
@@ -30,6 +31,8 @@ _CLI_KEYS = {
     "api_key": "target.api_key",
     "profile": "profile",
     "seed": "properties.seed",
+    "max_duration": "budgets.max_duration",
+    "max_requests": "budgets.max_requests",
 }
 
 
@@ -60,6 +63,18 @@ def resolve_settings(cli: Mapping[str, str], environ: Mapping[str, str]) -> Sett
     return resolve(cli_layer, environ, file_layer, file_name=target_path or "embedded reference")
 
 
+def dry_run_settings(settings: Settings) -> Settings:
+    """The run's settings aimed at the embedded reference instead of the target (``--dry-run``).
+
+    Profile, features, budgets, properties and timeouts stay the user's, so the same tests
+    run; the reference's own models, keys and limits replace the target's, and nothing is
+    sent to the target.
+    """
+    reference = resolve({}, {}, embedded_reference_layer(), file_name="embedded reference")
+    return dataclasses.replace(settings, base_url=None, api_key=reference.api_key, models=reference.models,
+                               keys=reference.keys, limits=reference.limits)
+
+
 def _file_url(layer: Mapping[str, object]) -> bool:
     target = layer.get("target")
     return isinstance(target, Mapping) and bool(target.get("base_url"))
@@ -86,8 +101,11 @@ class TargetSession:
         self._stack = stack
 
     @classmethod
-    def open(cls, settings: Settings) -> TargetSession:
-        """Start the embedded reference if needed and build the transport (the plugin ran the preflight)."""
+    def open(cls, settings: Settings, *, ledger: Ledger | None = None) -> TargetSession:
+        """Start the embedded reference if needed and build the transport (the plugin ran the preflight).
+
+        ``ledger``: the run's shared budget and breakers (default: one of this process alone).
+        """
         stack = contextlib.ExitStack()
         if settings.base_url is None:
             from conformance.reference.config import ReferenceConfig
@@ -95,7 +113,7 @@ class TargetSession:
 
             base_url = stack.enter_context(running_reference(ReferenceConfig()))
             settings = dataclasses.replace(settings, base_url=base_url)
-        transport = stack.enter_context(Transport(settings))
+        transport = stack.enter_context(Transport(settings, ledger=ledger))
         return cls(settings, transport, stack)
 
     def close(self) -> None:
@@ -111,13 +129,14 @@ class PreflightFailure:
     exit_code: int
 
 
-def preflight(settings: Settings) -> PreflightFailure | None:
+def preflight(settings: Settings, *, ledger: Ledger | None = None) -> PreflightFailure | None:
     """One authenticated request before any test; None when the target is usable.
 
     Unreachable (refused, DNS, TLS, timeout, no answer) -> exit code 3; the key rejected
-    (401/403 on GET /models) -> exit code 4.
+    (401/403 on GET /models) -> exit code 4. With the run's ``ledger`` the probe counts
+    against the run's request budget.
     """
-    with Transport(settings) as probe:
+    with Transport(settings, ledger=ledger, scripted=True) as probe:
         try:
             exchange = probe.request("GET", "/models")
         except (ConnectError, TransportTimeout) as exc:

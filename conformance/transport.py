@@ -15,7 +15,13 @@ It owns:
 - Byte caps: ``budgets.max_response_bytes`` (``max_stream_bytes`` for streams). Reading stops at
   the cap, the bytes kept are exactly the cap, outcome ``oversize``.
 - The request budget (``budgets.max_requests``) for the whole run, retries included; when spent,
-  `BudgetExceeded` (a 429 retry that would exceed it is skipped and the 429 is returned).
+  `BudgetExceeded` (a 429 retry that would exceed it is skipped and the 429 is returned). The
+  count lives in a `Ledger` shared by every xdist worker of the run (in memory by default).
+- Circuit breakers per (operation, streamed or not), kept in the same ledger: each unscripted
+  request's final outcome (after any retry) is reported to it, and a request whose breaker is
+  open raises `CircuitOpen` without being sent. ``scripted=True`` (per request, or
+  `Transport.scripted` for every request) marks traffic sent on purpose into a failing
+  upstream: it neither trips nor is stopped by a breaker.
 - Bounded 429 retries honouring ``Retry-After`` (seconds or HTTP date), each wait capped by
   ``budgets.max_retry_after``, at most ``budgets.retries_429`` retries.
 - Redaction: every recorded request/response has credential headers masked and every
@@ -47,7 +53,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -59,12 +65,14 @@ import httpx
 from conformance.config import TLS, Settings
 from conformance.errors import (
     BudgetExceeded,
+    CircuitOpen,
     ConfigError,
     ConnectError,
     NoAnswer,
     TransportError,
     TransportTimeout,
 )
+from conformance.ledger import Ledger, OperationKey, operation_of
 from conformance.model import REDACTED, Exchange
 from conformance.sse import SSEParser, parse_sse
 
@@ -178,10 +186,12 @@ class Transport:
         settings: the resolved run settings (``base_url`` must be set).
         client: an ``httpx.Client`` to use instead of building one (it is not closed here).
         history_size: how many recent exchanges `history` keeps.
+        ledger: the run's shared budget and breakers (default: one of this transport alone).
+        scripted: mark every request of this transport as scripted (see the module docstring).
     """
 
     def __init__(self, settings: Settings, *, client: httpx.Client | None = None,
-                 history_size: int = 100) -> None:
+                 history_size: int = 100, ledger: Ledger | None = None, scripted: bool = False) -> None:
         if settings.base_url is None:
             raise ConfigError("target.base_url: the transport needs a base URL (start the reference first)")
         self._settings = settings
@@ -193,6 +203,8 @@ class Transport:
         self._sent = 0
         self._lock = threading.Lock()
         self._history: deque[Exchange] = deque(maxlen=history_size)
+        self._ledger = ledger if ledger is not None else Ledger.memory(max_requests=settings.budgets.max_requests)
+        self.scripted = scripted
 
     @property
     def base_url(self) -> str:
@@ -203,6 +215,11 @@ class Transport:
     def sent(self) -> int:
         """How many requests were sent so far (retries included)."""
         return self._sent
+
+    @property
+    def ledger(self) -> Ledger:
+        """The run's shared budget, per-operation counts and breakers."""
+        return self._ledger
 
     @property
     def history(self) -> tuple[Exchange, ...]:
@@ -217,30 +234,35 @@ class Transport:
     def request(
         self, method: str, path: str, *, json: Any = None, content: bytes | str | None = None,
         data: Mapping[str, Any] | None = None, files: Any = None, headers: Mapping[str, str] | None = None,
-        key: str | None | _UseSettingsKey = DEFAULT, retry_429: bool = True,
+        key: str | None | _UseSettingsKey = DEFAULT, retry_429: bool = True, scripted: bool | None = None,
     ) -> Exchange:
         """Send one request to ``base_url + path`` and record the whole response.
 
         ``key``: `DEFAULT` sends the configured API key, ``None`` no Authorization, a string
         ``Bearer <string>``; an ``Authorization`` in ``headers`` wins over all of these.
+        ``scripted``: True keeps this request out of the breakers (default `scripted`).
         """
         body = {"json": json, "content": content, "data": data, "files": files}
-        return self._exchange(method, self._base + path, body, headers, key, retry_429,
-                              cap=self._settings.budgets.max_response_bytes,
-                              total=self._settings.timeouts.request)
+        return self._guarded(
+            OperationKey(operation_of(method, path), False), scripted,
+            lambda: self._exchange(method, self._base + path, body, headers, key, retry_429,
+                                   cap=self._settings.budgets.max_response_bytes,
+                                   total=self._settings.timeouts.request))
 
     def stream(
         self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None,
-        key: str | None | _UseSettingsKey = DEFAULT, retry_429: bool = True,
+        key: str | None | _UseSettingsKey = DEFAULT, retry_429: bool = True, scripted: bool | None = None,
     ) -> Exchange:
         """Like `request`, with the stream bounds; an SSE body is read through `SSEParser`.
 
         ``Exchange.sse`` is the transcript when the response is ``text/event-stream``, else
         ``None``; ``Exchange.body`` always holds the bytes that arrived.
         """
-        return self._exchange(method, self._base + path, {"json": json}, headers, key, retry_429,
-                              cap=self._settings.budgets.max_stream_bytes,
-                              total=self._settings.timeouts.stream)
+        return self._guarded(
+            OperationKey(operation_of(method, path), True), scripted,
+            lambda: self._exchange(method, self._base + path, {"json": json}, headers, key, retry_429,
+                                   cap=self._settings.budgets.max_stream_bytes,
+                                   total=self._settings.timeouts.stream))
 
     def fetch(self, url: str) -> Exchange:
         """GET an absolute URL (an image or video result); credentials only under ``base_url``."""
@@ -263,6 +285,27 @@ class Transport:
 
     # ------------------------------------------------------------------ internals
 
+    def _guarded(self, key: OperationKey, scripted: bool | None, send: Callable[[], Exchange]) -> Exchange:
+        """Send through the breaker of ``key``: refuse when open, report the final outcome."""
+        if self.scripted if scripted is None else scripted:
+            return send()
+        reason = self._ledger.breaker_open(key)
+        if reason is not None:
+            raise CircuitOpen(reason)
+        try:
+            exchange = send()
+        except (BudgetExceeded, CircuitOpen):
+            raise
+        except TransportError as exc:
+            self._ledger.outcome(key, _first_line(f"{type(exc).__name__}: {exc}"))
+            raise
+        trouble = None
+        if exchange.outcome in _TROUBLE_OUTCOMES:
+            trouble = (f"no answer, twice, after {exchange.elapsed:.1f} s" if exchange.status is None
+                       else f"HTTP {exchange.status} body {exchange.outcome} after {exchange.elapsed:.1f} s")
+        self._ledger.outcome(key, trouble)
+        return exchange
+
     def _exchange(
         self, method: str, url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None,
         key: str | None | _UseSettingsKey, retry_429: bool, *, cap: int, total: float,
@@ -270,7 +313,7 @@ class Transport:
         budgets = self._settings.budgets
         retries = 0
         while True:
-            self._take_budget(url)
+            self._take_budget(url, method)
             try:
                 exchange = self._once(self._build(method, url, body, headers, key, total), cap, total, retries)
             except NoAnswer:
@@ -279,7 +322,7 @@ class Transport:
                 exchange = self._replay(method, url, body, headers, key, cap=cap, total=total, retries=retries)
             if exchange.status != 429 or not retry_429 or retries >= budgets.retries_429:
                 return exchange
-            if self._sent >= budgets.max_requests:
+            if self._ledger.spent():
                 return exchange      # a retry would break the budget: report the 429 as it is
             wait = retry_delay(exchange.header("retry-after"), retries, cap=budgets.max_retry_after)
             logger.debug("429 from %s; retry %d in %.2fs", exchange.url, retries + 1, wait)
@@ -292,7 +335,7 @@ class Transport:
     ) -> Exchange:
         """The one replay of a replay-safe request that got no answer (D30)."""
         logger.debug("no answer to %s %s; sending it once more", method, self._redactor.text(url))
-        self._take_budget(url)
+        self._take_budget(url, method)
         request = self._build(method, url, body, headers, key, total)
         started = time.monotonic()
         try:
@@ -316,10 +359,15 @@ class Transport:
         self._history.append(exchange)
         return exchange
 
-    def _take_budget(self, url: str) -> None:
+    def _take_budget(self, url: str, method: str = "GET") -> None:
+        path = url[len(self._base):] if url.startswith(self._base) else "<outside base_url>"
         with self._lock:
-            limit = self._settings.budgets.max_requests
-            if self._sent >= limit:
+            refused = self._ledger.take(operation_of(method, path))
+            if refused == "deadline":
+                raise BudgetExceeded(f"the run's deadline has passed (budgets.max_duration); "
+                                     f"not sending {self._redactor.text(url)}")
+            if refused is not None:
+                limit = self._ledger.max_requests()
                 raise BudgetExceeded(
                     f"the run's request budget of {limit} requests is spent (budgets.max_requests); "
                     f"not sending {self._redactor.text(url)}")
@@ -417,6 +465,16 @@ def replay_safe(method: str, body: Mapping[str, Any]) -> bool:
     except ValueError:
         return True                            # JSONDecodeError and UnicodeDecodeError
     return False
+
+
+#: Exchange outcomes that count as "no usable answer" for a breaker (deadline, stall, reset,
+#: a replay-safe request that got no answer twice).
+_TROUBLE_OUTCOMES = frozenset({"deadline", "stalled", "dropped", "no-answer"})
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else text
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _is_event_stream(response: httpx.Response) -> bool:

@@ -20,6 +20,7 @@ TEST_PASSED = "passed"
 TEST_VIOLATED = "violated"  # the test ran and recorded at least one violation
 TEST_ERROR = "error"  # harness/transport trouble: timeout, refused connection, a bug of ours
 TEST_NOT_SUPPORTED = "not_supported"
+TEST_NOT_RUN = "not_run"  # stopped before or while it ran: the run's deadline or request budget
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,13 @@ def aggregate(records: Iterable[TestRecord], catalogue: Catalogue) -> dict[str, 
     """Fold test records into one result per catalogue requirement (worst verdict wins).
 
     A test that ran (passed or violated) adds PASS only for the declared ids it judged; a
-    skipped or errored test adds NOT_SUPPORTED or ERROR for every id it declared.
+    skipped or errored test adds NOT_SUPPORTED or ERROR for every id it declared. A
+    requirement declared by a test that was NOT_RUN (the run's deadline or budget ended it)
+    is NOT_RUN unless some test found it broken (WARN, ERROR, FAIL): the tests that did run
+    do not earn it a PASS on their own.
     """
     results = {req.id: RequirementResult(req) for req in catalogue}
+    unfinished: set[str] = set()
     for record in records:
         violated = {v.requirement for v in record.violations}
         ran = record.outcome in (TEST_PASSED, TEST_VIOLATED)
@@ -166,7 +171,15 @@ def aggregate(records: Iterable[TestRecord], catalogue: Catalogue) -> dict[str, 
         for rid in record.requirements:
             if rid in violated or (ran and rid not in record.judged):
                 continue
+            if record.outcome == TEST_NOT_RUN:
+                unfinished.add(rid)
+                if record.nodeid not in results[rid].tests:
+                    results[rid].tests.append(record.nodeid)
+                continue
             results[rid].add(Evidence(test=record.nodeid, verdict=_clean_verdict(record), message=_msg(record)))
+    for rid in unfinished:
+        if results[rid].verdict in (None, Verdict.PASS, Verdict.NOT_SUPPORTED):
+            results[rid].verdict = None
     return results
 
 

@@ -39,6 +39,9 @@ class ReferenceConfig:
         body_limit_bytes: request bodies over this size get 413.
         video_polls_to_complete: how many GETs a video task needs to complete.
         faults: faults switched on for every request (path faults add to these).
+        latency_ms: simulated round trip: every request waits this long before it is handled.
+        operation_latency_ms: (path suffix, ms) pairs that replace ``latency_ms`` for the
+            requests of one operation, e.g. ``(("/chat/completions", 800.0),)``.
 
     The keys are left out of ``repr`` so that a user-chosen key never reaches a log.
     """
@@ -55,6 +58,8 @@ class ReferenceConfig:
     body_limit_bytes: int = DEFAULT_BODY_LIMIT_BYTES
     video_polls_to_complete: int = DEFAULT_VIDEO_POLLS
     faults: FaultSet = NO_FAULTS
+    latency_ms: float = 0.0
+    operation_latency_ms: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         keys = self.keys_by_role()
@@ -70,6 +75,8 @@ class ReferenceConfig:
         if self.body_limit_bytes < 1024:
             # Below 1 KiB even the suite's ordinary requests would be refused.
             raise ConfigError(f"body_limit_bytes must be >= 1024, got {self.body_limit_bytes}")
+        if self.latency_ms < 0 or any(ms < 0 for _, ms in self.operation_latency_ms):
+            raise ConfigError(f"latency must be >= 0 ms, got {self.latency_ms}, {self.operation_latency_ms}")
         if self.video_polls_to_complete < 0:
             raise ConfigError(f"video_polls_to_complete must be >= 0, got {self.video_polls_to_complete}")
 

@@ -123,17 +123,24 @@ def catalogue() -> dict[str, str]:
     return dict(sorted(merged.items()))
 
 
+def all_faults() -> dict[str, str]:
+    """The catalogue plus the hostile wire faults (``conformance.reference.wire``), sorted by name."""
+    from conformance.reference.wire import HOSTILE_FAULTS
+
+    return dict(sorted({**catalogue(), **HOSTILE_FAULTS}.items()))
+
+
 def parse_faults(names: Iterable[str], *, known: Iterable[str] | None = None) -> FaultSet:
     """The FaultSet of ``names``; each item may also join several names with '+' or ','.
 
     Args:
         names: fault names, e.g. from ``--fault`` options or a ``/fault/<a>+<b>/v1`` URL.
-        known: the valid names (default: ``catalogue()``).
+        known: the valid names (default: `all_faults`, the catalogue and the hostile faults).
 
     Raises:
         ConfigError: a name is not in the catalogue (with close matches as a hint).
     """
-    valid = set(catalogue() if known is None else known)
+    valid = set(all_faults() if known is None else known)
     chosen: set[str] = set()
     for item in names:
         for name in item.replace(",", "+").split("+"):

@@ -15,7 +15,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import uvicorn
@@ -49,6 +49,8 @@ def serve(
     write_target: str | Path | None = None,
     *,
     on_ready: Callable[[str], None] | None = None,
+    latency_ms: float = 0.0,
+    operation_latency_ms: Mapping[str, float] | None = None,
 ) -> None:
     """Run the reference gateway until interrupted (Ctrl-C / SIGTERM).
 
@@ -59,18 +61,21 @@ def serve(
         faults: fault names switched on for every request.
         write_target: when given, the target file for this server is written there.
         on_ready: called with the base URL once the socket listens (the CLI prints it).
+        latency_ms: simulated round trip added to every request.
+        operation_latency_ms: per operation path suffix, a latency replacing ``latency_ms``.
 
     Raises:
         ConfigError: a non-loopback host, an unknown fault or a bad key.
     """
-    config = ReferenceConfig(faults=parse_faults(faults))
+    config = ReferenceConfig(faults=parse_faults(faults), latency_ms=latency_ms,
+                             operation_latency_ms=tuple((operation_latency_ms or {}).items()))
     if api_key:
         config = dataclasses.replace(config, api_key=api_key)
     sock = _listen(host, port)
     base_url = _base_url(sock)
     if write_target is not None:
         Path(write_target).write_text(target_file_text(base_url, config), encoding="utf-8")
-    server = _server(create_app(config))
+    server = _server(wired_app(config))
     if on_ready is not None:
         on_ready(base_url)
     try:
@@ -88,7 +93,7 @@ def running_reference(config: ReferenceConfig) -> Iterator[str]:
     Raises:
         RuntimeError: the server did not start (or stop) within its time bound.
     """
-    with running_app(create_app(config)) as base_url:
+    with running_app(wired_app(config)) as base_url:
         yield base_url
 
 
@@ -112,6 +117,14 @@ def running_app(app: ASGIApp) -> Iterator[str]:
         sock.close()
         if thread.is_alive():
             raise RuntimeError("the reference gateway did not stop")
+
+
+def wired_app(config: ReferenceConfig) -> ASGIApp:
+    """The reference app of ``config`` behind its wire layer (latency, hostile faults)."""
+    from conformance.reference.wire import WireLayer
+
+    return WireLayer(create_app(config), faults=config.faults.names, latency_ms=config.latency_ms,
+                     operation_latency_ms=dict(config.operation_latency_ms))
 
 
 def target_file_text(base_url: str, config: ReferenceConfig) -> str:

@@ -8,6 +8,7 @@ from conformance.model import Verdict
 from conformance.requirements import load_catalogue
 from conformance.verdicts import (
     TEST_ERROR,
+    TEST_NOT_RUN,
     TEST_NOT_SUPPORTED,
     TEST_PASSED,
     TEST_VIOLATED,
@@ -160,3 +161,17 @@ def test_a_test_that_ran_outranks_one_that_was_not_supported() -> None:
     ]
     assert aggregate(records, cat)[MUST_ID].verdict is Verdict.PASS
     assert aggregate(records[:1], cat)[MUST_ID].verdict is Verdict.NOT_SUPPORTED
+
+
+def test_a_requirement_with_a_test_not_run_is_not_run_unless_found_broken() -> None:
+    cat = load_catalogue()
+    records = [
+        TestRecord("ran", (MUST_ID, SHOULD_ID, FULL_ID), TEST_PASSED),
+        TestRecord("stopped", (MUST_ID, SHOULD_ID), TEST_NOT_RUN, message="NOT_RUN: budget spent"),
+        TestRecord("broken", (SHOULD_ID,), TEST_VIOLATED, (_violation(SHOULD_ID),)),
+    ]
+    results = aggregate(records, cat)
+    assert results[MUST_ID].verdict is None            # reported NOT_RUN, never PASS
+    assert results[MUST_ID].tests == ["ran", "stopped"]
+    assert results[SHOULD_ID].verdict is Verdict.WARN  # a finding stands
+    assert results[FULL_ID].verdict is Verdict.PASS

@@ -21,13 +21,16 @@ from typing import Any
 import pytest
 
 from conformance import __version__
+from conformance.allure_requirements import write_requirement_results
 from conformance.baseline import load_baseline
 from conformance.config import CORE_FEATURES, Settings
 from conformance.errors import ConformanceError, TransportError
+from conformance.html_summary import write_summary
 from conformance.model import Level
 from conformance.recorder import VerdictRecorder
 from conformance.report import (
     RunFacts,
+    build_report,
     new_report_dir,
     terminal_summary,
     write_allure_environment,
@@ -321,9 +324,12 @@ class RunHooks:
         facts = _facts(config, state, code, stale)
         report_dir = _report_dir(config)
         write_reports(report_dir, results, facts)
+        document = build_report(results, facts)
+        write_summary(report_dir, document)
         allure_dir = config.getoption("allure_report_dir", None)
         if allure_dir:
             write_allure_environment(Path(allure_dir), facts)
+            write_requirement_results(Path(allure_dir), document, start_ms=int(state.started * 1000))
         written = time.monotonic() - writing
         state.summary = terminal_summary(results, facts) + [
             f"requests sent: {state.requests_sent}",

@@ -190,6 +190,8 @@ def _diff(old: Path, new: Path, fmt: str, output: str | None) -> int:
         result = diff_paths(old, new)
     except ReportVersionError as exc:
         _err(f"nexhina-conformance diff: {exc}")
+        if output:  # CI publishes the file either way (the first night has nothing to compare)
+            Path(output).write_text(f"# Conformance diff\n\nnot compared: {exc}\n", encoding="utf-8")
         return int(ExitCode.USAGE_ERROR)
     sys.stdout.write(render(result, fmt))
     if output:

@@ -48,6 +48,7 @@ def test_run_compare_keeps_the_run_code_without_regression_or_baseline(
     monkeypatch.setattr(pytest, "main", _fake_run(NEW, 0))
     assert cli.main(["run", "--report-dir", str(tmp_path / "b"), "--compare", str(tmp_path / "none")]) == 0
     assert "no conformance report there" in capsys.readouterr().err
+    assert "not compared: " in (tmp_path / "b" / "diff.md").read_text()
 
 
 def test_report_groups_by_requirement_and_keeps_history_in_the_report_root(

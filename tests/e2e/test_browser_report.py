@@ -205,3 +205,13 @@ def test_diff_of_a_clean_run_and_the_faulted_run_names_the_regression(runs: tupl
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert back.returncode == 0 and f"  {FAULT}: FAIL -> PASS" in back.stdout
+
+
+def test_a_missing_browser_skips_with_the_reason_unless_ci_requires_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(REQUIRED_FLAG, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium is not installed"):
+        _need("Chromium", None)
+    monkeypatch.setenv(REQUIRED_FLAG, "1")
+    with pytest.raises(pytest.fail.Exception, match=f"and {REQUIRED_FLAG} is set"):
+        _need("Chromium", None)
+    assert _need("Chromium", "/usr/bin/chromium") == "/usr/bin/chromium"

@@ -1,9 +1,10 @@
 """The ``nexhina-conformance`` command: a thin layer over pytest and the reference gateway.
 
 Sub-commands: ``run`` (the main job), ``serve`` (the embedded reference on loopback),
-``list requirements|faults|tests``, ``report [DIR]`` (single-file HTML from Allure results)
-and ``spec`` (where the OpenAPI document is). Selection, gating, verdicts and reports live in
-the pytest plugin; this module only builds a pytest command line.
+``list requirements|faults|tests``, ``report [DIR]`` (single-file HTML from Allure results),
+``diff OLD NEW`` (what changed between two runs) and ``spec`` (where the OpenAPI document is).
+Selection, gating, verdicts and reports live in the pytest plugin; this module only builds a
+pytest command line.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true",
                      help="print the requests per operation and the billable calls the run would send; send nothing")
     run.add_argument("--show-config", action="store_true", help="print the resolved settings and exit")
+    run.add_argument(
+        "--compare", metavar="DIR", help="after the run, diff against this earlier report (exit 1 on a regression)"
+    )
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: arguments passed to pytest")
     serve = sub.add_parser("serve", help="run the embedded reference gateway on loopback")
     serve.add_argument("--host", default="127.0.0.1")
@@ -57,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("what", choices=("requirements", "faults", "tests"))
     report = sub.add_parser("report", help="render a single-file HTML report from a run's Allure results")
     report.add_argument("directory", nargs="?", default="reports/latest")
+    report.add_argument(
+        "--history", help="Allure history file kept across runs (default: <report root>/allure-history.jsonl)"
+    )
+    diff = sub.add_parser("diff", help="what changed between two runs (regressions first); exit 1 on a regression")
+    diff.add_argument("old", help="the earlier report directory or conformance-report.json")
+    diff.add_argument("new", help="the later report directory or conformance-report.json")
+    diff.add_argument("--format", choices=("text", "markdown"), default="text")
+    diff.add_argument("--output", help="also write the diff to this file")
     sub.add_parser("spec", help="print the path of the OpenAPI document and its version")
     return parser
 
@@ -72,7 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list":
             return _list(args.what)
         if args.command == "report":
-            return _report(Path(args.directory))
+            return _report(Path(args.directory), args.history)
+        if args.command == "diff":
+            return _diff(Path(args.old), Path(args.new), args.format, args.output)
         if args.command == "spec":
             return _spec()
     except KeyboardInterrupt:
@@ -140,6 +154,9 @@ def _run(args: argparse.Namespace) -> int:
         return int(ExitCode.USAGE_ERROR)
     if code not in {int(c) for c in ExitCode}:
         return int(ExitCode.HARNESS_ERROR)
+    if args.compare:
+        compared = _diff(Path(args.compare), report_dir, "text", str(report_dir / "diff.md"))
+        code = max(code, compared) if compared != int(ExitCode.USAGE_ERROR) else code
     return code
 
 
@@ -200,7 +217,24 @@ def _list(what: str) -> int:
     return 0
 
 
-def _report(directory: Path) -> int:
+def _diff(old: Path, new: Path, fmt: str, output: str | None) -> int:
+    from conformance.diff import ReportVersionError, diff_paths, render, render_markdown
+
+    try:
+        result = diff_paths(old, new)
+    except ReportVersionError as exc:
+        _err(f"nexhina-conformance diff: {exc}")
+        if output:  # CI publishes the file either way (the first night has nothing to compare)
+            Path(output).write_text(f"# Conformance diff\n\nnot compared: {exc}\n", encoding="utf-8")
+        return int(ExitCode.USAGE_ERROR)
+    sys.stdout.write(render(result, fmt))
+    if output:
+        text = render_markdown(result) if output.endswith(".md") else render(result, fmt)
+        Path(output).write_text(text, encoding="utf-8")
+    return result.exit_code
+
+
+def _report(directory: Path, history: str | None = None) -> int:
     results = directory / "allure-results"
     if not results.is_dir():
         _err(f"nexhina-conformance: no Allure results in {results}; run `nexhina-conformance run` first")
@@ -213,10 +247,14 @@ def _report(directory: Path) -> int:
             f"`npx --yes allure@3.18.0 awesome {results} --single-file -o {directory / 'html'}`"
         )
         return int(ExitCode.USAGE_ERROR)
+    from conformance.allure_requirements import GROUP_BY
+
     out = directory / "html"
+    history_path = Path(history) if history else directory.resolve().parent / "allure-history.jsonl"
     proc = subprocess.run(
         [npx, "--yes", "allure@3.18.0", "awesome", str(results), "--single-file", "-o", str(out),
-         "--report-name", "Nexhina conformance"],
+         "--report-name", "Nexhina conformance", "--group-by", ",".join(GROUP_BY),
+         "--history-path", str(history_path)],
         check=False,
     )
     if proc.returncode == 0:

@@ -26,15 +26,18 @@ from typing import Any
 import pytest
 
 from conformance import __version__
+from conformance.allure_requirements import write_requirement_results
 from conformance.artefacts import copy_decisions, save_uploads
 from conformance.baseline import load_baseline
 from conformance.config import CORE_FEATURES, Settings
 from conformance.errors import BudgetExceeded, ConformanceError, TransportError
+from conformance.html_summary import write_summary
 from conformance.ledger import Ledger, billable_count
 from conformance.model import Level, printable
 from conformance.recorder import VerdictRecorder
 from conformance.report import (
     RunFacts,
+    build_report,
     new_report_dir,
     terminal_summary,
     write_allure_environment,
@@ -450,9 +453,12 @@ class RunHooks:
         report_dir = _report_dir(config)
         write_reports(report_dir, results, facts)
         copy_decisions(report_dir)
+        document = build_report(results, facts)
+        write_summary(report_dir, document)
         allure_dir = config.getoption("allure_report_dir", None)
         if allure_dir:
             write_allure_environment(Path(allure_dir), facts)
+            write_requirement_results(Path(allure_dir), document, start_ms=int(state.started * 1000))
             if state.stopped is not None:
                 write_allure_stopped(Path(allure_dir), state.stopped.message)
         written = time.monotonic() - writing

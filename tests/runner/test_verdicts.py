@@ -166,7 +166,7 @@ def test_a_test_that_ran_outranks_one_that_was_not_supported() -> None:
 def test_a_requirement_with_a_test_not_run_is_not_run_unless_found_broken() -> None:
     cat = load_catalogue()
     records = [
-        TestRecord("ran", (MUST_ID, SHOULD_ID, FULL_ID), TEST_PASSED),
+        TestRecord("ran", (MUST_ID, SHOULD_ID, FULL_ID), TEST_PASSED, judged=(MUST_ID, SHOULD_ID, FULL_ID)),
         TestRecord("stopped", (MUST_ID, SHOULD_ID), TEST_NOT_RUN, message="NOT_RUN: budget spent"),
         TestRecord("broken", (SHOULD_ID,), TEST_VIOLATED, (_violation(SHOULD_ID),)),
     ]

@@ -413,8 +413,9 @@ class Transport:
         return exchange
 
 
-#: Exchange outcomes that count as "no usable answer" for a breaker (deadline, stall, reset).
-_TROUBLE_OUTCOMES = frozenset({"deadline", "stalled", "dropped"})
+#: Exchange outcomes that count as "no usable answer" for a breaker. A body dropped after the
+#: answer began is not among them: the server answered, and the checks judge the cut (FAIL).
+_TROUBLE_OUTCOMES = frozenset({"deadline", "stalled"})
 
 
 def _first_line(text: str, limit: int = 160) -> str:

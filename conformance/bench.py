@@ -109,12 +109,13 @@ def measure_schemathesis(target: Path) -> Measurement | None:
     settings = resolve({}, {}, load_target_file(target), known_features=_features(target))
     assert settings.base_url is not None and settings.api_key is not None
     started = time.monotonic()
-    proc = subprocess.run(
-        [executable, "run", str(openapi_dir() / SPEC_FILE), "--url", settings.base_url,
-         "--header", f"Authorization: Bearer {settings.api_key}",
-         "--max-examples", str(settings.properties.max_examples), "--seed", str(settings.properties.seed)],
-        capture_output=True, text=True, check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="nexhina-bench-st-") as tmp:   # its .schemathesis/ cache goes here
+        proc = subprocess.run(
+            [executable, "run", str(openapi_dir() / SPEC_FILE), "--url", settings.base_url,
+             "--header", f"Authorization: Bearer {settings.api_key}",
+             "--max-examples", str(settings.properties.max_examples), "--seed", str(settings.properties.seed)],
+            capture_output=True, text=True, check=False, cwd=tmp,
+        )
     return Measurement(_SCHEMATHESIS, proc.returncode, time.monotonic() - started, 0, 0, 0.0, 0.0, 0.0)
 
 

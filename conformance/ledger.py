@@ -7,7 +7,8 @@ xdist ``workerinput``). Every update takes an exclusive ``fcntl`` lock on the fi
 JSON document, changes it and writes it back: a few hundred microseconds per request, small
 next to any round trip. `Ledger.memory` is the same logic without a file (one process).
 
-Breaker rule: 2 consecutive *trouble* outcomes (deadline, stalled, dropped, reset, no answer)
+Breaker rule: 2 consecutive *trouble* outcomes (no response in time, refused or reset before
+an answer, a body cut at its deadline or stalled)
 of one (operation, mode) open it for the rest of the run; any answer in between closes the
 count. The transport asks `Ledger.breaker_open` before sending and reports each outcome
 after any retry; requests marked scripted are never counted.

@@ -54,10 +54,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -79,6 +80,7 @@ from conformance.sse import SSEParser, parse_sse
 __all__ = ["DEFAULT", "Redactor", "Transport", "replay_safe", "retry_delay"]
 
 logger = logging.getLogger("conformance.transport")
+T = TypeVar("T")
 
 
 class _UseSettingsKey(enum.Enum):
@@ -270,6 +272,20 @@ class Transport:
         return self._exchange("GET", url, {}, None, DEFAULT if own else None, True,
                               cap=self._settings.budgets.max_response_bytes,
                               total=self._settings.timeouts.request)
+
+    def concurrently(self, *sends: Callable[[], T]) -> list[T]:
+        """Run independent sends (e.g. ``lambda: transport.request(...)``) at once; results in order.
+
+        At most ``budgets.concurrency`` are in flight; the first exception (in the given order)
+        is raised after all have ended, so a slow target costs about its latency times the
+        longest chain, not times the request count.
+        """
+        limit = max(1, min(self._settings.budgets.concurrency, len(sends)))
+        if limit == 1:
+            return [send() for send in sends]
+        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix="nexhina-send") as pool:
+            futures = [pool.submit(send) for send in sends]
+            return [future.result() for future in futures]
 
     def close(self) -> None:
         """Close the HTTP client (only when this transport built it)."""
@@ -467,9 +483,10 @@ def replay_safe(method: str, body: Mapping[str, Any]) -> bool:
     return False
 
 
-#: Exchange outcomes that count as "no usable answer" for a breaker (deadline, stall, reset,
-#: a replay-safe request that got no answer twice).
-_TROUBLE_OUTCOMES = frozenset({"deadline", "stalled", "dropped", "no-answer"})
+#: Exchange outcomes that count as "no usable answer" for a breaker: deadline, stall, and a
+#: replay-safe request that got no answer twice. A body dropped after the answer began is not
+#: among them: the server answered, and the checks judge the cut (FAIL).
+_TROUBLE_OUTCOMES = frozenset({"deadline", "stalled", "no-answer"})
 
 
 def _first_line(text: str, limit: int = 160) -> str:

@@ -90,3 +90,10 @@ def test_after_the_deadline_nothing_is_sent(server: HostileServer) -> None:
         with pytest.raises(BudgetExceeded, match="deadline"):
             transport.request("GET", "/models")
         assert transport.sent == 0
+
+
+def test_independent_requests_go_out_concurrently_in_order(server: HostileServer) -> None:
+    with Transport(make_settings(server.url("json-ok"))) as transport:
+        results = transport.concurrently(*(lambda i=i: transport.request("GET", f"/models?i={i}") for i in range(6)))
+    assert [r.url.rsplit("=", 1)[1] for r in results] == [str(i) for i in range(6)]
+    assert transport.sent == 6

@@ -12,6 +12,7 @@ Every returned object is cached and shared: callers must not mutate what ``load_
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -309,6 +310,73 @@ def _pointer(error: ValidationError) -> str:
     return "".join("/" + _escape(str(part)) for part in error.absolute_path)
 
 
+_KIND = {
+    "integer": ("an integer", "integers"),
+    "number": ("a number", "numbers"),
+    "string": ("a string", "strings"),
+    "boolean": ("a boolean", "booleans"),
+    "object": ("an object", "objects"),
+    "array": ("an array", "arrays"),
+    "null": ("null", "nulls"),
+}
+_BOUNDS = {
+    "minimum": "a value >= {}",
+    "maximum": "a value <= {}",
+    "exclusiveMinimum": "a value > {}",
+    "exclusiveMaximum": "a value < {}",
+    "multipleOf": "a multiple of {}",
+    "minItems": "at least {} items",
+    "maxItems": "at most {} items",
+    "minLength": "at least {} characters",
+    "maxLength": "at most {} characters",
+    "minProperties": "at least {} properties",
+    "maxProperties": "at most {} properties",
+    "pattern": "a string matching {}",
+    "format": "a valid {}",
+}
+
+
+def _kind(name: object, schema: object) -> str:
+    single, _ = _KIND.get(str(name), (str(name), str(name)))
+    items = schema.get("items") if isinstance(schema, dict) else None
+    if name == "array" and isinstance(items, dict) and isinstance(items.get("type"), str):
+        return f"an array of {_KIND.get(items['type'], ('', items['type']))[1]}"
+    return single
+
+
+def rule_text(error: ValidationError) -> str:
+    """What the schema asks for where ``error`` happened, in words: never the value seen.
+
+    ``a number``, ``an array of numbers``, ``one of ['stop', 'length']``, ``at least 1 items``;
+    messages that name no observed value (a missing required property) are kept as they are.
+    """
+    keyword, value = error.validator, error.validator_value
+    if keyword == "type":
+        kinds = value if isinstance(value, list) else [value]
+        return " or ".join(_kind(k, error.schema) for k in kinds)
+    if keyword == "enum":
+        return truncate(f"one of {value!r}" if isinstance(value, list) else f"one of {value}", 200)
+    if keyword == "const":
+        return truncate(f"the value {json.dumps(value)}", 200)
+    if keyword in ("additionalProperties", "unevaluatedProperties"):
+        return "no properties beyond those the schema lists"
+    if keyword in ("oneOf", "anyOf"):
+        return "a value matching one of the schema's alternatives"
+    if keyword == "not":
+        return "a value the schema excludes (not)"
+    if keyword == "uniqueItems":
+        return "items that are all different"
+    if keyword in _BOUNDS:
+        return _BOUNDS[str(keyword)].format(value)
+    return str(error.message)
+
+
+def rule_at(error: ValidationError) -> str:
+    """:func:`rule_text` prefixed with where it applies (``/city: a string``; root: just the rule)."""
+    pointer = _pointer(error)
+    return f"{pointer}: {rule_text(error)}" if pointer else rule_text(error)
+
+
 def validate(instance: Any, name: str, *, requirement: str, where: str = "") -> list[Violation]:
     """Validate ``instance`` against component schema ``name``: one Violation per error.
 
@@ -332,7 +400,7 @@ def validate(instance: Any, name: str, *, requirement: str, where: str = "") -> 
     return [
         Violation(
             requirement=requirement,
-            expected=truncate(f"schema {name}: {error.message}", _MESSAGE_LIMIT),
+            expected=truncate(f"schema {name}: {rule_text(error)}", _MESSAGE_LIMIT),
             actual=truncate(error.instance),
             where=(where + _pointer(error)) or "/",
         )

@@ -204,7 +204,7 @@ def _arguments_violations(function: dict[str, Any], params: dict[str, Any], wher
     # against it here is the one place a check may build a validator itself.
     errors = sorted(Draft202012Validator(params[name]).iter_errors(arguments), key=lambda e: list(e.path))
     return [
-        Violation("chat.tools.arguments-valid", f"arguments valid against {name}'s parameters: {e.message}",
+        Violation("chat.tools.arguments-valid", f"arguments valid against {name}'s parameters: {spec.rule_at(e)}",
                   truncate(arguments), f"{where}/arguments")
         for e in errors
     ]
@@ -306,6 +306,6 @@ def check_json_content(body: Any, *, schema: dict[str, Any] | None = None) -> li
         if schema is not None:
             # The schema is the test's own input (response_format.json_schema.schema).
             for e in sorted(Draft202012Validator(schema).iter_errors(parsed), key=lambda e: list(e.path)):
-                found.append(Violation(requirement, f"content valid against the given schema: {e.message}",
+                found.append(Violation(requirement, f"content valid against the given schema: {spec.rule_at(e)}",
                                        truncate(parsed), where))
     return Findings(found, judged={requirement})

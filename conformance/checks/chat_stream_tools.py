@@ -18,6 +18,7 @@ from typing import Any, TypeGuard
 
 from jsonschema import Draft202012Validator
 
+from conformance import spec
 from conformance.checks._judged import judges
 from conformance.checks.chat_stream import FINISH_REASONS, finish_reasons
 from conformance.checks.sse_framing import at, done_or_end, json_events
@@ -212,7 +213,7 @@ def check_tool_call_arguments(sse: SSETranscript, *, tools: Sequence[Mapping[str
             errors = sorted(Draft202012Validator(parameters).iter_errors(value), key=lambda e: list(e.path))
             if errors:
                 out.append(Violation(requirement, f"arguments valid against the parameters of {name}: "
-                                     f"{errors[0].message}", truncate(joined), where))
+                                     f"{spec.rule_at(errors[0])}", truncate(joined), where))
     return out
 
 

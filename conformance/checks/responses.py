@@ -13,7 +13,7 @@ from typing import Any
 
 from conformance import spec
 from conformance.checks._judged import judges
-from conformance.model import Violation, truncate
+from conformance.model import Findings, Violation, truncate
 
 STATUSES = frozenset({"completed", "incomplete", "failed", "in_progress", "queued", "cancelled"})
 
@@ -58,7 +58,7 @@ def check_response_schema(body: Any) -> list[Violation]:
 def check_response_invariants(body: Any) -> list[Violation]:
     """object "response", status enum, output_text parts, joined output_text, usage arithmetic."""
     if not isinstance(body, dict):
-        return []
+        return Findings()  # not an object: the schema check reports it, nothing here is judged
     found: list[Violation] = []
     if body.get("object") != "response":
         found.append(Violation("responses.object", '"response"', truncate(body.get("object")), "/object"))

@@ -67,3 +67,27 @@ def test_summary_has_a_table_per_area_and_terminal_lines(tmp_path: Path) -> None
     assert any(line.startswith("FAIL  chat.stream.done-sentinel") for line in lines)
     assert "profile core: failure" in lines
     assert build_report(_results(), FACTS)["target"]["base_url"] == "https://gw.example/v1"  # type: ignore[index]
+
+
+def test_not_run_of_a_declared_feature_is_listed_never_a_silent_success(tmp_path: Path) -> None:
+    catalogue = load_catalogue()
+    core_models = [r.id for r in catalogue if r.feature == "models" and r.profile == "core"]
+    judged, unjudged = core_models[0], core_models[1]
+    records = [TestRecord("t", (judged, unjudged), TEST_PASSED, judged=(judged,))]
+    results = aggregate(records, catalogue)
+    report = build_report(results, FACTS)
+    assert report["profiles"]["core"]["result"] == "partial"  # type: ignore[index]
+    assert f"NOT_RUN {unjudged} (a declared feature's requirement no test judged)" in terminal_summary(results, FACTS)
+    write_reports(tmp_path, results, FACTS)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "## Not run" in summary and f"- `{unjudged}`" in summary
+
+
+def test_fail_evidence_is_shown_first_whatever_the_cap(tmp_path: Path) -> None:
+    rid = "chat.response.schema"
+    records = [TestRecord(f"skip{i}", (rid,), "not_supported", message="not declared") for i in range(8)]
+    records.append(TestRecord("t", (rid,), TEST_VIOLATED, (ViolationRecord(rid, "an object", "[]", "/", count=3),)))
+    report = build_report(aggregate(records, load_catalogue()), FACTS)
+    (entry,) = [r for r in report["requirements"] if r["id"] == rid]  # type: ignore[union-attr]
+    assert entry["verdict"] == "FAIL" and len(entry["evidence"]) == 5
+    assert entry["evidence"][0]["verdict"] == "FAIL" and entry["evidence"][0]["count"] == 3

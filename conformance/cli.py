@@ -37,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--baseline", help="file of requirement ids known to fail on this target")
     run.add_argument("--seed", type=int, help="seed of the property tests")
     run.add_argument("-n", "--workers", help="parallel workers (pytest-xdist), e.g. 2 or auto")
+    run.add_argument("--allow-writes", action="store_true",
+                     help="let the platform tests create, change and delete objects on the target")
     run.add_argument("--show-config", action="store_true", help="print the resolved settings and exit")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: arguments passed to pytest")
     serve = sub.add_parser("serve", help="run the embedded reference gateway on loopback")
@@ -90,6 +92,8 @@ def pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
         value = getattr(args, flag)
         if value is not None:
             cmd.append(f"--nexhina-{flag.replace('_', '-')}={value}")
+    if getattr(args, "allow_writes", False):
+        cmd.append("--nexhina-allow-writes=true")
     cmd += [
         f"--nexhina-report-dir={report_dir}",
         f"--junitxml={report_dir / 'junit.xml'}",

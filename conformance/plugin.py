@@ -51,6 +51,8 @@ log = logging.getLogger("conformance.plugin")
 
 _PROPERTY = "nexhina-record"
 _NOT_SUPPORTED_PREFIX = "NOT_SUPPORTED"
+#: Tests needing this feature create, change or delete objects: they also need --allow-writes.
+WRITES_FEATURE = "platform.writes"
 
 
 @dataclass
@@ -79,6 +81,7 @@ _OPTIONS: tuple[tuple[str, str], ...] = (
     ("report_dir", "where conformance-report.json and summary.md go (default reports/<UTC timestamp>)"),
     ("baseline", "file of requirement ids known to fail on this target"),
     ("seed", "seed of the property tests (default from the target file)"),
+    ("allow_writes", "true to let platform tests create, change and delete objects (default false)"),
 )
 
 
@@ -133,6 +136,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"nexhina-conformance {__version__}: target {target}",
         f"profile {settings.profile}; features: {', '.join(sorted(settings.features)) or '-'}",
+        f"writes: {'allowed (--allow-writes)' if settings.allow_writes else 'off (read-only run)'}",
     ]
 
 
@@ -187,9 +191,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if not _declared_ids(item):
         return
     state = item.config.stash[STATE]
-    missing = [f for f in _needed_features(item) if f not in state.settings.features]
+    needed = _needed_features(item)
+    missing = [f for f in needed if f not in state.settings.features]
+    reason = None
     if missing:
         reason = f"{_NOT_SUPPORTED_PREFIX}: the target does not declare {', '.join(missing)}"
+    elif WRITES_FEATURE in needed and not state.settings.allow_writes:
+        reason = f"{_NOT_SUPPORTED_PREFIX}: writes are off (run with --allow-writes)"
+    if reason is not None:
         item.stash[NOT_SUPPORTED] = reason
         pytest.skip(reason)
 

@@ -30,6 +30,7 @@ _CLI_KEYS = {
     "api_key": "target.api_key",
     "profile": "profile",
     "seed": "properties.seed",
+    "allow_writes": "allow_writes",
 }
 
 
@@ -57,6 +58,8 @@ def resolve_settings(cli: Mapping[str, str], environ: Mapping[str, str]) -> Sett
     has_url = "target.base_url" in cli_layer or environ.get("NEXHINA_BASE_URL") or _file_url(file_layer)
     if not has_url:
         file_layer = _merge(embedded_reference_layer(), file_layer)
+        # The embedded reference is ours to write to: its run certifies the writes too (D51).
+        cli_layer.setdefault("allow_writes", "true")
     return resolve(cli_layer, environ, file_layer, file_name=target_path or "embedded reference")
 
 

@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="render a single-file HTML report from a run's Allure results")
     report.add_argument("directory", nargs="?", default="reports/latest")
     sub.add_parser("spec", help="print the path of the OpenAPI document and its version")
+    cleanup = sub.add_parser("cleanup", help="delete the platform objects a run left on its target")
+    cleanup.add_argument("--run-id", required=True, help="the run id the report names")
+    cleanup.add_argument("--base-url", help="API root of the target")
+    cleanup.add_argument("--target", help="target file (TOML) with the [platform] section")
     return parser
 
 
@@ -69,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _report(Path(args.directory))
         if args.command == "spec":
             return _spec()
+        if args.command == "cleanup":
+            return _cleanup(args)
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:  # `... | head`: the reader has seen enough
@@ -134,6 +140,37 @@ def _run(args: argparse.Namespace) -> int:
     if code not in {int(c) for c in ExitCode}:
         return int(ExitCode.HARNESS_ERROR)
     return code
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    """Delete what run ``--run-id`` created (tokens; codes and channels with an admin token)."""
+    from conformance.errors import ConformanceError
+    from conformance.platform_client import PlatformClient, delete_run_objects
+    from conformance.target import resolve_settings
+
+    cli = {k: str(v) for k in ("base_url", "target") if (v := getattr(args, k))}
+    try:
+        settings = resolve_settings(cli, os.environ)
+    except ConformanceError as exc:
+        _err(f"nexhina-conformance: {exc}")
+        return int(ExitCode.USAGE_ERROR)
+    if settings.base_url is None or settings.platform.access_token is None:
+        _err("nexhina-conformance: cleanup needs a target base URL and [platform] access_token")
+        return int(ExitCode.USAGE_ERROR)
+    user = PlatformClient(settings, settings.platform.access_token, user_id=settings.platform.user_id)
+    admin_token = settings.platform.admin_access_token
+    admin = PlatformClient(settings, admin_token) if admin_token else None
+    try:
+        deleted, left = delete_run_objects(user, admin, args.run_id)
+    finally:
+        user.close()
+        if admin is not None:
+            admin.close()
+    _out(f"run {args.run_id}: deleted {len(deleted)} object(s): {', '.join(deleted) or '-'}")
+    if left:
+        _err(f"nexhina-conformance: could not delete: {', '.join(left)}")
+        return int(ExitCode.NOT_CONFORMANT)
+    return int(ExitCode.CONFORMANT)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -125,6 +125,7 @@ class Platform:
 
     ``base_url`` None means "the target's base URL without its trailing ``/v1``" (D50).
     ``user_id``, when given, is sent as the ``New-Api-User`` header with ``access_token``.
+    ``channel_base_url``: the upstream of the channel the run creates (D59).
     """
 
     base_url: str | None = None
@@ -132,6 +133,7 @@ class Platform:
     admin_access_token: str | None = None
     other_access_token: str | None = None
     user_id: int | None = None
+    channel_base_url: str | None = None
 
     def secrets(self) -> tuple[str, ...]:
         """Every configured access token (for redaction)."""
@@ -356,6 +358,7 @@ _KEYS: tuple[_Key, ...] = (
     _Key("platform.base_url", _url),
     *(_Key(f"platform.{name}", _text, secret=True) for name in _PLATFORM_SECRETS),
     _Key("platform.user_id", _number(int, 1)),
+    _Key("platform.channel_base_url", _url),
     _Key("profile", _profile, "full", env="NEXHINA_PROFILE", layers=frozenset({"cli"})),
     _Key("allow_writes", _boolean, False, layers=frozenset({"cli"})),
 )

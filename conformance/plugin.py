@@ -67,9 +67,12 @@ class RunState:
     summary: list[str] = field(default_factory=list)
     target: TargetSession | None = None
     requests_sent: int = 0  # by the workers that have finished (xdist); this process adds its own
+    platform_runs: list[dict[str, Any]] = field(default_factory=list)  # run ids and leftovers of the platform lane
 
 
 STATE = pytest.StashKey[RunState]()
+#: The platform lane's run id and leftovers (set by its run_objects fixture at teardown).
+PLATFORM_RUN = pytest.StashKey[dict[str, Any]]()
 RECORDER = pytest.StashKey[VerdictRecorder]()
 NOT_SUPPORTED = pytest.StashKey[str]()
 
@@ -313,9 +316,14 @@ class RunHooks:
         config = session.config
         state = self.state
         own_requests = state.target.transport.sent if state.target is not None else 0
+        platform_run = config.stash.get(PLATFORM_RUN, None)
         if hasattr(config, "workerinput"):
             config.workeroutput["nexhina_requests_sent"] = own_requests  # type: ignore[attr-defined]
+            if platform_run is not None:
+                config.workeroutput["nexhina_platform_run"] = json.dumps(platform_run)  # type: ignore[attr-defined]
             return
+        if platform_run is not None:
+            state.platform_runs.append(platform_run)
         if not state.records:
             return
         state.requests_sent += own_requests
@@ -333,8 +341,9 @@ class RunHooks:
         allure_dir = config.getoption("allure_report_dir", None)
         if allure_dir:
             write_allure_environment(Path(allure_dir), facts)
+        platform_lines = _platform_lines(report_dir, state.platform_runs)
         written = time.monotonic() - writing
-        state.summary = terminal_summary(results, facts) + [
+        state.summary = terminal_summary(results, facts) + platform_lines + [
             f"requests sent: {state.requests_sent}",
             f"reports: {report_dir} (written in {written:.2f} s)",
         ]
@@ -343,7 +352,10 @@ class RunHooks:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """Add up the requests an xdist worker sent (it reports them in its workeroutput)."""
-        self.state.requests_sent += int(getattr(node, "workeroutput", {}).get("nexhina_requests_sent", 0))
+        output = getattr(node, "workeroutput", {})
+        self.state.requests_sent += int(output.get("nexhina_requests_sent", 0))
+        if "nexhina_platform_run" in output:
+            self.state.platform_runs.append(json.loads(str(output["nexhina_platform_run"])))
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         """The per-area summary that ends every conformance run."""
@@ -352,6 +364,20 @@ class RunHooks:
         terminalreporter.section("nexhina conformance")
         for line in self.state.summary:
             terminalreporter.write_line(line)
+
+
+def _platform_lines(report_dir: Path, runs: list[dict[str, Any]]) -> list[str]:
+    """Summary lines of the platform lane (run id, leftovers); also written to platform-run.json."""
+    if not runs:
+        return []
+    (report_dir / "platform-run.json").write_text(json.dumps(runs, indent=2), encoding="utf-8")
+    lines = []
+    for run in runs:
+        left = run.get("leftovers") or []
+        lines.append(f"platform run id {run.get('run_id')}: "
+                     + (f"LEFT ON THE TARGET {', '.join(left)} (nexhina-conformance cleanup --run-id "
+                        f"{run.get('run_id')})" if left else "nothing left on the target"))
+    return lines
 
 
 def _runs_suites(session: pytest.Session) -> bool:

@@ -246,3 +246,20 @@ def check_redemption(first: Exchange, second: Exchange, amount: int, before: int
     if isinstance(again, dict) and again.get("success") is True:
         found.append(Violation(rid, "the second redemption fails", truncate(again), "/success"))
     return found
+
+
+@judges("platform.channel.lifecycle")
+def check_channel_lifecycle(listed: bool, tested: Exchange, deleted: Exchange, listed_after: bool) -> list[Violation]:
+    """The created channel is listed, its test succeeds, its deletion succeeds and it is gone."""
+    rid = "platform.channel.lifecycle"
+    found = []
+    if not listed:
+        found.append(Violation(rid, "the created channel listed", "not listed", "/api/channel/"))
+    for step, exchange in (("test", tested), ("delete", deleted)):
+        body = _body(exchange)
+        if exchange.status != 200 or not isinstance(body, dict) or body.get("success") is not True:
+            found.append(Violation(rid, f"the channel {step} succeeds", f"{exchange.status} {truncate(body)}",
+                                   f"{exchange.method} {exchange.url}"))
+    if listed_after:
+        found.append(Violation(rid, "the deleted channel no longer listed", "still listed", "/api/channel/"))
+    return found

@@ -36,7 +36,7 @@ PLATFORM_FAULTS: dict[str, str] = {
     "platform.token-usage": "GET /api/usage/token refuses the relay key (401)",
     "platform.logs.calls": "a served relay call writes no log",
     "platform.logs.calls@tokens": "the log of a served call records one completion token more than the answer",
-    "platform.quota.adds-up": "a served relay call is logged but not charged to its token",
+    "platform.quota.adds-up": "a served relay call is logged but the token's used_quota does not grow",
     "platform.logs.failed-call": "a relay call that fails after auth (unknown model) is charged 7 quota",
     "platform.isolation": "GET /api/token/{id} answers another user's token",
     "platform.relay-key-refused": "a relay key authenticates the management API as its owner",
@@ -46,6 +46,7 @@ PLATFORM_FAULTS: dict[str, str] = {
     "platform.token.model-limits": "a store token's model limits are ignored",
     "platform.token.delete": "a deleted store token is still served",
     "platform.redemption.once": "a used redemption code can be redeemed again",
+    "platform.channel.lifecycle": "deleting a channel answers success but keeps it",
 }
 
 _MAX_PAGE = 100
@@ -318,8 +319,9 @@ class PlatformApi:
 
     async def _channel_delete(self, request: Request, user: User, params: dict[str, str], faults: FaultSet) -> Any:
         channel = self._channel(params)
-        with self.store.lock:
-            del self.store.channels[channel.id]
+        if not faults.on("platform.channel.lifecycle"):
+            with self.store.lock:
+                del self.store.channels[channel.id]
         return None
 
     async def _channel_test(self, request: Request, user: User, params: dict[str, str], faults: FaultSet) -> Any:

@@ -248,15 +248,15 @@ class PlatformStore:
         """Write the consume Log of one served call and charge its token and user.
 
         ``log``, ``charge_token`` and ``completion_shown`` exist for the reference's faults
-        (a missing log, a token left uncharged, a log whose tokens differ from the answer's).
+        (a missing log, a used quota left unchanged, a log whose tokens differ from the answer's).
         """
         quota = prompt + completion
         with self.lock:
             user = self.users[token.user_id]
             if charge_token:
                 token.used_quota += quota
-                if not token.unlimited_quota:
-                    token.remain_quota = max(0, token.remain_quota - quota)
+            if not token.unlimited_quota:
+                token.remain_quota = max(0, token.remain_quota - quota)
             token.accessed_time = self.now()
             user.used_quota += quota
             user.quota -= quota

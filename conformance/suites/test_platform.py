@@ -29,8 +29,8 @@ from conformance.checks.platform import (
 )
 from conformance.config import Settings
 from conformance.model import Exchange
+from conformance.platform_client import PlatformClient
 from conformance.suites.platform_support import (  # noqa: F401 - fixtures
-    PlatformClient,
     platform_admin,
     platform_user,
     poll_logs,

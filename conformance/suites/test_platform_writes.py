@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.checks.platform import (
+    check_channel_lifecycle,
     check_failed_call_free,
     check_quota_adds_up,
     check_redemption,
@@ -24,9 +25,8 @@ from conformance.checks.platform import (
     items_of,
 )
 from conformance.config import Settings
+from conformance.platform_client import PlatformClient, RunObjects
 from conformance.suites.platform_support import (  # noqa: F401 - fixtures
-    PlatformClient,
-    RunObjects,
     platform_admin,
     platform_user,
     relay_call,
@@ -205,3 +205,24 @@ def test_platform_redemption_once(platform_user: PlatformClient, platform_admin:
         code = platform_admin.find("/api/redemption/", name)
         if code is not None:
             platform_admin.call("DELETE", f"/api/redemption/{code['id']}")
+
+
+@pytest.mark.feature("platform.admin", "platform.writes")
+@pytest.mark.requirements("platform.channel.lifecycle")
+def test_platform_channel_lifecycle(platform_admin: PlatformClient | None, run_objects: RunObjects,
+                                    settings: Settings, verdict: VerdictRecorder) -> None:
+    """An admin creates a channel serving only the run's model, lists, tests and deletes it (D59)."""
+    assert platform_admin is not None and settings.base_url is not None
+    name = run_objects.name("channel")
+    upstream = settings.platform.channel_base_url or settings.base_url
+    channel = {"name": name, "type": 1, "key": f"nxc-{run_objects.run_id}-upstream-key", "base_url": upstream,
+               "models": f"nxc-{run_objects.run_id}-chat", "group": "default"}
+    created = platform_admin.call("POST", "/api/channel/", json={"mode": "single", "channel": channel})
+    found = platform_admin.find("/api/channel/", name)
+    assert found is not None and isinstance(found.get("id"), int), (
+        f"the channel {name!r} was not created: HTTP {created.status}")
+    run_objects.created["channel"].add(int(found["id"]))
+    tested = platform_admin.call("GET", f"/api/channel/test/{found['id']}")
+    deleted = platform_admin.call("DELETE", f"/api/channel/{found['id']}")
+    after = platform_admin.find("/api/channel/", name)
+    verdict.check(check_channel_lifecycle(True, tested, deleted, after is not None), exchange=deleted)

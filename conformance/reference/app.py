@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -127,6 +128,8 @@ class Gateway:
         self.store = PlatformStore(config.api_key)
         self.platform = PlatformApi(self.store)
         self.accounting = RelayAccounting(self.store)
+        #: Requests seen, by (method, "management" | "relay"): the self-tests count writes with it.
+        self.requests: Counter[tuple[str, str]] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -138,6 +141,7 @@ class Gateway:
         faults = self.config.faults
         try:
             path, faults = self._split_faults(request.url.path)
+            self.requests[(request.method, "management" if path.startswith("/api/") else "relay")] += 1
             return await self._route(request, path, faults)
         except Answer as answer:
             return answer.response

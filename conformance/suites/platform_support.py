@@ -35,8 +35,9 @@ LOG_POLL_SECONDS = 0.25
 def relay_call(transport: Transport, model: str, *, key: str | None = None) -> tuple[Exchange, RelayCall | None]:
     """One small non-streamed chat call; the RelayCall is None when it was not served with usage."""
     body = {"model": model, "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 8}
-    exchange = (transport.request("POST", "/chat/completions", json=body, key=key) if key is not None
-                else transport.request("POST", "/chat/completions", json=body))
+    # A run's own key answered 429 is a verdict (an exhausted token), not a reason to wait and retry.
+    exchange = (transport.request("POST", "/chat/completions", json=body, key=key, retry_429=False)
+                if key is not None else transport.request("POST", "/chat/completions", json=body))
     try:
         answer = exchange.json()
     except ValueError:

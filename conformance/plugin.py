@@ -411,6 +411,8 @@ def _facts(config: pytest.Config, state: RunState, code: ExitCode, stale: list[s
         baseline=_option(config, "baseline"),
         stale=tuple(stale),
         requests_sent=state.requests_sent,
+        allow_writes=settings.allow_writes,
+        platform_runs=tuple(state.platform_runs),
     )
 
 

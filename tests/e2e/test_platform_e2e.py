@@ -57,10 +57,13 @@ def _target(tmp_path: Path, base_url: str, *, platform: bool = True) -> Path:
 def _run(base_url: str, target: Path, report: Path, *extra: str) -> dict[str, str]:
     args = ["-c", str(_RUN_INI), "--rootdir", str(report), "--pyargs", *_SUITES, f"--nexhina-base-url={base_url}",
             f"--nexhina-target={target}", f"--nexhina-report-dir={report}", "-p", "no:allure_pytest",
-            "-p", "no:randomly", "-q", *extra]
-    with contextlib.redirect_stdout(io.StringIO()):
-        pytest.main(args)
-    document = json.loads((report / "conformance-report.json").read_text(encoding="utf-8"))
+            "-p", "no:randomly", "-p", "no:benchmark", "-q", *extra]
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = pytest.main(args)
+    path = report / "conformance-report.json"
+    assert path.exists(), f"exit {code}: {output.getvalue()[-3000:]}"
+    document = json.loads(path.read_text(encoding="utf-8"))
     return {r["id"]: r["verdict"] for r in document["requirements"] if r["id"].startswith("platform.")}
 
 

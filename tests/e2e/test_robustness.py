@@ -49,7 +49,8 @@ def test_hostile_answers_are_failed_on_time_and_the_rest_passes(tmp_path: Path, 
     with running_reference(config) as base_url:
         target = tmp_path / "target.toml"
         target.write_text(target_file_text(base_url, config).replace("[timeouts]\n", "[timeouts]\n" + TIGHT, 1))
-        proc, elapsed = _run(tmp_path, target, "--", "-k", "not properties and not rate_limit")
+        # The reference is ours to write to: the platform write scenarios run too.
+        proc, elapsed = _run(tmp_path, target, "--allow-writes", "--", "-k", "not properties and not rate_limit")
     assert proc.returncode == 1, proc.stdout[-2000:]
     # Every stream bounded by 2 s (+1.5 s read): a handful of affected streams, never a hang.
     assert elapsed < 90

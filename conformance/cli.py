@@ -43,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-requests", type=int, help="request budget of the whole run, all workers together")
     run.add_argument("--dry-run", action="store_true",
                      help="print the requests per operation and the billable calls the run would send; send nothing")
+    run.add_argument("--allow-writes", action="store_true",
+                     help="let the platform tests create, change and delete objects on the target")
     run.add_argument("--show-config", action="store_true", help="print the resolved settings and exit")
     run.add_argument(
         "--compare", metavar="DIR", help="after the run, diff against this earlier report (exit 1 on a regression)"
@@ -70,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--format", choices=("text", "markdown"), default="text")
     diff.add_argument("--output", help="also write the diff to this file")
     sub.add_parser("spec", help="print the path of the OpenAPI document and its version")
+    cleanup = sub.add_parser("cleanup", help="delete the platform objects a run left on its target")
+    cleanup.add_argument("--run-id", required=True, help="the run id the report names")
+    cleanup.add_argument("--base-url", help="API root of the target")
+    cleanup.add_argument("--target", help="target file (TOML) with the [platform] section")
     return parser
 
 
@@ -89,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _diff(Path(args.old), Path(args.new), args.format, args.output)
         if args.command == "spec":
             return _spec()
+        if args.command == "cleanup":
+            return _cleanup(args)
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:  # `... | head`: the reader has seen enough
@@ -112,6 +120,8 @@ def pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
         value = getattr(args, flag)
         if value is not None:
             cmd.append(f"--nexhina-{flag.replace('_', '-')}={value}")
+    if getattr(args, "allow_writes", False):
+        cmd.append("--nexhina-allow-writes=true")
     cmd += [
         f"--nexhina-report-dir={report_dir}",
         f"--junitxml={report_dir / 'junit.xml'}",
@@ -158,6 +168,37 @@ def _run(args: argparse.Namespace) -> int:
         compared = _diff(Path(args.compare), report_dir, "text", str(report_dir / "diff.md"))
         code = max(code, compared) if compared != int(ExitCode.USAGE_ERROR) else code
     return code
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    """Delete what run ``--run-id`` created (tokens; codes and channels with an admin token)."""
+    from conformance.errors import ConformanceError
+    from conformance.platform_client import PlatformClient, delete_run_objects
+    from conformance.target import resolve_settings
+
+    cli = {k: str(v) for k in ("base_url", "target") if (v := getattr(args, k))}
+    try:
+        settings = resolve_settings(cli, os.environ)
+    except ConformanceError as exc:
+        _err(f"nexhina-conformance: {exc}")
+        return int(ExitCode.USAGE_ERROR)
+    if settings.base_url is None or settings.platform.access_token is None:
+        _err("nexhina-conformance: cleanup needs a target base URL and [platform] access_token")
+        return int(ExitCode.USAGE_ERROR)
+    user = PlatformClient(settings, settings.platform.access_token, user_id=settings.platform.user_id)
+    admin_token = settings.platform.admin_access_token
+    admin = PlatformClient(settings, admin_token) if admin_token else None
+    try:
+        deleted, left = delete_run_objects(user, admin, args.run_id)
+    finally:
+        user.close()
+        if admin is not None:
+            admin.close()
+    _out(f"run {args.run_id}: deleted {len(deleted)} object(s): {', '.join(deleted) or '-'}")
+    if left:
+        _err(f"nexhina-conformance: could not delete: {', '.join(left)}")
+        return int(ExitCode.NOT_CONFORMANT)
+    return int(ExitCode.CONFORMANT)
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -67,6 +67,7 @@ __all__ = [
     "AuthKeys",
     "Budgets",
     "Limits",
+    "Platform",
     "Properties",
     "Settings",
     "TLS",
@@ -114,6 +115,34 @@ class AuthKeys:
     def __repr__(self) -> str:
         shown = {n: (REDACTED if getattr(self, n) else None) for n in _SECRET_KEY_NAMES}
         return f"AuthKeys({shown!r}, model_restricted_model={self.model_restricted_model!r})"
+
+
+_PLATFORM_SECRETS = ("access_token", "admin_access_token", "other_access_token")
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """The target's management API (``[platform]``): site root and dashboard access tokens.
+
+    ``base_url`` None means "the target's base URL without its trailing ``/v1``" (D50).
+    ``user_id``, when given, is sent as the ``New-Api-User`` header with ``access_token``.
+    ``channel_base_url``: the upstream of the channel the run creates (D59).
+    """
+
+    base_url: str | None = None
+    access_token: str | None = None
+    admin_access_token: str | None = None
+    other_access_token: str | None = None
+    user_id: int | None = None
+    channel_base_url: str | None = None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every configured access token (for redaction)."""
+        return tuple(v for v in (getattr(self, n) for n in _PLATFORM_SECRETS) if v)
+
+    def __repr__(self) -> str:
+        shown = {n: (REDACTED if getattr(self, n) else None) for n in _PLATFORM_SECRETS}
+        return f"Platform(base_url={self.base_url!r}, {shown!r}, user_id={self.user_id!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,13 +216,14 @@ class Settings:
     timeouts: Timeouts = Timeouts()
     tls: TLS = TLS()
     properties: Properties = Properties()
+    platform: Platform = Platform()
     profile: str = "full"
     allow_writes: bool = False
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
     def secrets(self) -> tuple[str, ...]:
-        """Every configured credential: the API key and the extra keys (for redaction)."""
-        return ((self.api_key,) if self.api_key else ()) + self.keys.secrets()
+        """Every configured credential: the API key, the extra keys, the access tokens (for redaction)."""
+        return ((self.api_key,) if self.api_key else ()) + self.keys.secrets() + self.platform.secrets()
 
 
 # --------------------------------------------------------------------------- key table
@@ -330,6 +360,10 @@ _KEYS: tuple[_Key, ...] = (
     _Key("tls.ca_bundle", _optional_path, env="NEXHINA_CA_BUNDLE"),
     _Key("properties.max_examples", _number(int, 1), _P.max_examples, env="NEXHINA_MAX_EXAMPLES"),
     _Key("properties.seed", _number(int, None), _P.seed, env="NEXHINA_SEED"),
+    _Key("platform.base_url", _url),
+    *(_Key(f"platform.{name}", _text, secret=True) for name in _PLATFORM_SECRETS),
+    _Key("platform.user_id", _number(int, 1)),
+    _Key("platform.channel_base_url", _url),
     _Key("profile", _profile, "full", env="NEXHINA_PROFILE", layers=frozenset({"cli"})),
     _Key("allow_writes", _boolean, False, layers=frozenset({"cli"})),
 )
@@ -488,6 +522,10 @@ _FEATURE_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "auth.model-restricted-key": ("keys.model_restricted", "keys.model_restricted_model"),
     "rate-limit": ("keys.rate_limited", "limits.rate_limit_requests", "limits.rate_limit_window_seconds"),
     "body-limit": ("limits.body_limit_bytes",),
+    "platform": ("platform.access_token",),
+    "platform.isolation": ("platform.access_token", "platform.other_access_token"),
+    "platform.admin": ("platform.access_token", "platform.admin_access_token"),
+    "platform.writes": ("platform.access_token",),
 })
 
 
@@ -519,7 +557,8 @@ def _build(values: Mapping[str, object], sources: Mapping[str, str]) -> Settings
         models=MappingProxyType({cap: m for cap, m in group("models").items() if m is not None}),
         keys=AuthKeys(**group("keys")), limits=Limits(**group("limits")), budgets=Budgets(**group("budgets")),
         timeouts=Timeouts(**group("timeouts")), tls=TLS(**group("tls")),
-        properties=Properties(**group("properties")), profile=str(values["profile"]),
+        properties=Properties(**group("properties")), platform=Platform(**group("platform")),
+        profile=str(values["profile"]),
         allow_writes=bool(values["allow_writes"]), sources=MappingProxyType(dict(sources)),
     )
 
@@ -559,7 +598,8 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         "allow_writes": settings.allow_writes,
     }
     groups = {"keys": settings.keys, "limits": settings.limits, "budgets": settings.budgets,
-              "timeouts": settings.timeouts, "tls": settings.tls, "properties": settings.properties}
+              "timeouts": settings.timeouts, "tls": settings.tls, "properties": settings.properties,
+              "platform": settings.platform}
     rows = []
     for key in _KEYS:
         section, _, attr = key.name.partition(".")

@@ -98,6 +98,7 @@ def run_suites(base_url: str, target_file: Path, *, extra: Sequence[str] = (),
         args = [
             "-c", str(_RUN_INI), "--rootdir", tmp, "--pyargs", "conformance.suites",
             f"--nexhina-base-url={base_url}", f"--nexhina-target={target_file}", f"--nexhina-report-dir={tmp}",
+            "--nexhina-allow-writes=true",
             "-p", "no:allure_pytest", "-p", "no:randomly", "-q", *extra,
         ]
         with contextlib.redirect_stdout(io.StringIO()):

@@ -66,6 +66,8 @@ _PROPERTY = "nexhina-record"
 _NOT_SUPPORTED_PREFIX = "NOT_SUPPORTED"
 _NOT_RUN_PREFIX = "NOT_RUN"
 _LEDGER_INPUT = "nexhina_ledger"
+#: Tests needing this feature create, change or delete objects: they also need --allow-writes.
+WRITES_FEATURE = "platform.writes"
 
 
 @dataclass
@@ -85,9 +87,12 @@ class RunState:
     ledger: Ledger | None = None  # the run's shared budget, deadline and breakers
     run_dir: Path | None = None   # where this (controller) process keeps the ledger file
     dry_run_of: str | None = None  # --dry-run: the target nothing is sent to
+    platform_runs: list[dict[str, Any]] = field(default_factory=list)  # run ids and leftovers of the platform lane
 
 
 STATE = pytest.StashKey[RunState]()
+#: The platform lane's run id and leftovers (set by its run_objects fixture at teardown).
+PLATFORM_RUN = pytest.StashKey[dict[str, Any]]()
 RECORDER = pytest.StashKey[VerdictRecorder]()
 NOT_SUPPORTED = pytest.StashKey[str]()
 NOT_RUN = pytest.StashKey[str]()
@@ -102,6 +107,7 @@ _OPTIONS: tuple[tuple[str, str], ...] = (
     ("seed", "seed of the property tests (default from the target file)"),
     ("max_duration", "seconds for the whole run; then the remaining tests are NOT_RUN (budgets.max_duration)"),
     ("max_requests", "request budget of the whole run, all workers together (budgets.max_requests)"),
+    ("allow_writes", "true to let platform tests create, change and delete objects (default false)"),
 )
 
 
@@ -177,6 +183,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"nexhina-conformance {__version__}: target {target}",
         f"profile {settings.profile}; features: {', '.join(sorted(settings.features)) or '-'}",
+        f"writes: {'allowed (--allow-writes)' if settings.allow_writes else 'off (read-only run)'}",
     ]
 
 
@@ -231,9 +238,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if not _declared_ids(item):
         return
     state = item.config.stash[STATE]
-    missing = [f for f in _needed_features(item) if f not in state.settings.features]
+    needed = _needed_features(item)
+    missing = [f for f in needed if f not in state.settings.features]
+    reason = None
     if missing:
         reason = f"{_NOT_SUPPORTED_PREFIX}: the target does not declare {', '.join(missing)}"
+    elif WRITES_FEATURE in needed and not state.settings.allow_writes:
+        reason = f"{_NOT_SUPPORTED_PREFIX}: writes are off (run with --allow-writes)"
+    if reason is not None:
         item.stash[NOT_SUPPORTED] = reason
         pytest.skip(reason)
     stop = _stop_reason(state)
@@ -415,11 +427,16 @@ class RunHooks:
         config = session.config
         state = self.state
         own_requests = state.target.transport.sent if state.target is not None else 0
+        platform_run = config.stash.get(PLATFORM_RUN, None)
         if hasattr(config, "workerinput"):
             config.workeroutput["nexhina_requests_sent"] = own_requests  # type: ignore[attr-defined]
+            if platform_run is not None:
+                config.workeroutput["nexhina_platform_run"] = json.dumps(platform_run)  # type: ignore[attr-defined]
             return
         if state.stopped is not None:
             state.records.append(preflight_record(state.catalogue, state.settings.features, state.stopped.message))
+        if platform_run is not None:
+            state.platform_runs.append(platform_run)
         if not state.records:
             return
         state.requests_sent += own_requests
@@ -461,9 +478,11 @@ class RunHooks:
             write_requirement_results(Path(allure_dir), document, start_ms=int(state.started * 1000))
             if state.stopped is not None:
                 write_allure_stopped(Path(allure_dir), state.stopped.message)
+        platform_lines = _platform_lines(report_dir, state.platform_runs)
         written = time.monotonic() - writing
         state.summary = [
             *([state.stopped.message, "no test was run"] if state.stopped else terminal_summary(results, facts)),
+            *platform_lines,
             *_cost_lines(facts),
             f"reports: {report_dir} (written in {written:.2f} s)",
         ]
@@ -481,7 +500,10 @@ class RunHooks:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         """Add up the requests an xdist worker sent (it reports them in its workeroutput)."""
-        self.state.requests_sent += int(getattr(node, "workeroutput", {}).get("nexhina_requests_sent", 0))
+        output = getattr(node, "workeroutput", {})
+        self.state.requests_sent += int(output.get("nexhina_requests_sent", 0))
+        if "nexhina_platform_run" in output:
+            self.state.platform_runs.append(json.loads(str(output["nexhina_platform_run"])))
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         """The per-area summary that ends every conformance run."""
@@ -490,6 +512,20 @@ class RunHooks:
         terminalreporter.section("nexhina conformance")
         for line in self.state.summary:
             terminalreporter.write_line(line)
+
+
+def _platform_lines(report_dir: Path, runs: list[dict[str, Any]]) -> list[str]:
+    """Summary lines of the platform lane (run id, leftovers); also written to platform-run.json."""
+    if not runs:
+        return []
+    (report_dir / "platform-run.json").write_text(json.dumps(runs, indent=2), encoding="utf-8")
+    lines = []
+    for run in runs:
+        left = run.get("leftovers") or []
+        lines.append(f"platform run id {run.get('run_id')}: "
+                     + (f"LEFT ON THE TARGET {', '.join(left)} (nexhina-conformance cleanup --run-id "
+                        f"{run.get('run_id')})" if left else "nothing left on the target"))
+    return lines
 
 
 def _runs_suites(session: pytest.Session) -> bool:
@@ -551,6 +587,8 @@ def _facts(config: pytest.Config, state: RunState, code: ExitCode, stale: list[s
         billable_requests=billable_count(cost.get("per_operation", {})),
         stopped=stopped,
         open_breakers={k: list(v.get("last", [])) for k, v in cost.get("breakers", {}).items() if v.get("open")},
+        allow_writes=settings.allow_writes,
+        platform_runs=tuple(state.platform_runs),
     )
 
 

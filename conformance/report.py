@@ -47,6 +47,9 @@ class RunFacts:
     billable_requests: int = 0
     stopped: str | None = None       # why tests were NOT_RUN (deadline, budget), None when all ran
     open_breakers: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    allow_writes: bool = False
+    #: The platform lane's runs: ``{"run_id", "deleted_at_end", "leftovers"}`` per process.
+    platform_runs: Sequence[Mapping[str, object]] = field(default_factory=tuple)
 
 
 def safe_url(url: str) -> str:
@@ -88,6 +91,8 @@ def build_report(results: Mapping[str, RequirementResult], facts: RunFacts) -> d
             "billable_requests": facts.billable_requests,
             "stopped": facts.stopped,
             "open_breakers": {k: list(v) for k, v in sorted(facts.open_breakers.items())},
+            "allow_writes": facts.allow_writes,
+            "platform_runs": [dict(run) for run in facts.platform_runs],
             "baseline": facts.baseline,
             "stale_baseline": list(facts.stale),
             "exit_code": facts.exit_code,
@@ -95,6 +100,18 @@ def build_report(results: Mapping[str, RequirementResult], facts: RunFacts) -> d
         "profiles": profiles,
         "requirements": [_requirement_json(r) for r in results.values()],
     }
+
+
+def _leftover_lines(facts: RunFacts) -> list[str]:
+    """summary.md lines naming what the platform lane left on the target, and how to remove it."""
+    lines = []
+    for run in facts.platform_runs:
+        left = run.get("leftovers")
+        if isinstance(left, (list, tuple)) and left:
+            run_id = run.get("run_id")
+            lines.append(f"- platform run {run_id}: left on the target: {', '.join(map(str, left))}"
+                         f" (`nexhina-conformance cleanup --run-id {run_id}`)")
+    return lines
 
 
 def _requirement_json(result: RequirementResult) -> dict[str, object]:
@@ -160,6 +177,8 @@ def summary_markdown(results: Mapping[str, RequirementResult], facts: RunFacts) 
         f"- suite {facts.suite_version}, spec {facts.spec_version}, profile {facts.profile}, "
         f"seed {facts.seed}, workers {facts.workers}",
         f"- run: {facts.started} to {facts.finished} ({facts.duration_s:.1f} s), exit code {facts.exit_code}",
+        f"- writes: {'allowed (--allow-writes)' if facts.allow_writes else 'off (read-only run)'}",
+        *_leftover_lines(facts),
         "",
         "| profile | result | " + " | ".join(_COLUMNS) + " |",
         "|---|---|" + "---|" * len(_COLUMNS),

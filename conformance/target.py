@@ -33,6 +33,7 @@ _CLI_KEYS = {
     "seed": "properties.seed",
     "max_duration": "budgets.max_duration",
     "max_requests": "budgets.max_requests",
+    "allow_writes": "allow_writes",
 }
 
 
@@ -60,6 +61,8 @@ def resolve_settings(cli: Mapping[str, str], environ: Mapping[str, str]) -> Sett
     has_url = "target.base_url" in cli_layer or environ.get("NEXHINA_BASE_URL") or _file_url(file_layer)
     if not has_url:
         file_layer = _merge(embedded_reference_layer(), file_layer)
+        # The embedded reference is ours to write to: its run certifies the writes too (D51).
+        cli_layer.setdefault("allow_writes", "true")
     return resolve(cli_layer, environ, file_layer, file_name=target_path or "embedded reference")
 
 

@@ -111,6 +111,13 @@ class Redactor:
         self._texts = sorted(forms, key=len, reverse=True)
         self._bytes = [form.encode("utf-8") for form in self._texts]
 
+    def add(self, secret: str) -> None:
+        """Mask one more secret from now on (a key the run created)."""
+        if secret and secret not in self._texts:
+            forms = {secret, quote(secret, safe="")} | set(self._texts)
+            self._texts = sorted(forms, key=len, reverse=True)
+            self._bytes = [form.encode("utf-8") for form in self._texts]
+
     def text(self, value: str) -> str:
         """The string with every secret replaced by ``********``."""
         for secret in self._texts:

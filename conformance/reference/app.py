@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -53,6 +55,9 @@ from conformance.reference.operations import (
     call_engine,
     match,
 )
+from conformance.reference.platform_api import PlatformApi
+from conformance.reference.platform_relay import RelayAccounting
+from conformance.reference.platform_store import PlatformStore
 from conformance.reference.validation import RequestSchemas, coerce_form
 
 logger = logging.getLogger("conformance.reference.app")
@@ -120,6 +125,11 @@ class Gateway:
         self.known_faults = known_faults
         self.keys = KeyRing.from_config(config)
         self.limiter = RateLimiter(config.rate_limit_requests, config.rate_limit_window_seconds)
+        self.store = PlatformStore(config.api_key)
+        self.platform = PlatformApi(self.store)
+        self.accounting = RelayAccounting(self.store)
+        #: Requests seen, by (method, "management" | "relay"): the self-tests count writes with it.
+        self.requests: Counter[tuple[str, str]] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -131,6 +141,7 @@ class Gateway:
         faults = self.config.faults
         try:
             path, faults = self._split_faults(request.url.path)
+            self.requests[(request.method, "management" if path.startswith("/api/") else "relay")] += 1
             return await self._route(request, path, faults)
         except Answer as answer:
             return answer.response
@@ -156,6 +167,8 @@ class Gateway:
         method = request.method
         if path.startswith("/assets/") and request.url.path == path:
             return self._asset(method, path)
+        if path.startswith("/api/") and self.platform.handles(path):
+            return await self.platform.handle(request, path, faults)
         matched = match(path[len(_API_PREFIX):]) if path.startswith(_API_PREFIX + "/") else None
         if matched is None:
             if faults.on("errors.unknown-path@html"):
@@ -188,11 +201,21 @@ class Gateway:
         raw, oversize = await bodies.read_body(request, limit)
         key, state = self._authenticate(request, faults)
         self._rate_limit(key, state, faults)
+        token = self.accounting.admit(key, faults)
+        try:
+            return await self._serve_admitted(request, op, params, faults, raw, oversize, state, token)
+        except (ApiError, HttpError):
+            self.accounting.failed(token, faults)
+            raise
+
+    async def _serve_admitted(self, request: Request, op: Operation, params: dict[str, str], faults: FaultSet,
+                              raw: bytes, oversize: bool, state: KeyState, token: object) -> Response:
         if oversize:
             raise body_too_large(self.config.body_limit_bytes)
         body, fields, upload = await self._parse(request, raw, op, faults)
         if op.capability is not None:
             model = self._check_model(op, body, state, faults)
+            self.accounting.check_model(token, body.get("model", model), faults)
             if op.body == "json":
                 body = {**body, "model": model}
             else:
@@ -206,7 +229,13 @@ class Gateway:
             return self._models_json(models_api.retrieve_model(params["model"], faults), faults)
         call = Call(faults, _public_base(request), body, fields, upload, params)
         try:
-            return self._respond(call_engine(self.engines, op, call))
+            result = call_engine(self.engines, op, call)
+            request_id = uuid.uuid4().hex
+            if isinstance(result, dict):
+                self.accounting.served(token, str(body.get("model", "")), result, request_id, faults)
+            response = self._respond(result)
+            response.headers["X-Oneapi-Request-Id"] = request_id
+            return response
         except ApiError as error:
             if error.status == 404 and op.engine == "video_get" and faults.on("auth.valid-key"):
                 # A gateway that cannot tell "no such task" from "not your task".
@@ -226,6 +255,8 @@ class Gateway:
                 raise ApiError(400, "Bad Authorization header.", code="bad_request")
             raise malformed_header()
         state = self.keys.state(key)
+        if state is None and self.accounting.known(key):
+            state = KeyState.VALID   # a token of the platform store: its own state is checked next
         if state is None:
             if faults.on("auth.unknown-key@500"):
                 raise ApiError(500, "Internal error while checking the API key.", "server_error")

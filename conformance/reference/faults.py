@@ -112,7 +112,10 @@ def catalogue() -> dict[str, str]:
         ImportError: an engine module is missing (a broken install, never hidden).
         ValueError: two modules define the same fault name.
     """
+    from conformance.reference.platform_api import PLATFORM_FAULTS
+
     merged = dict(HTTP_FAULTS)
+    merged.update(PLATFORM_FAULTS)
     for name in ENGINE_MODULES:
         module = importlib.import_module(f"conformance.reference.engines.{name}")
         faults: dict[str, str] = module.FAULTS

@@ -27,6 +27,7 @@ from conformance.reference.app import create_app
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.faults import parse_faults
 from conformance.reference.models import MODELS
+from conformance.reference.platform_store import ADMIN_ACCESS_TOKEN, OTHER_ACCESS_TOKEN, USER_ACCESS_TOKEN
 
 logger = logging.getLogger("conformance.reference.server")
 
@@ -160,6 +161,12 @@ def target_file_text(base_url: str, config: ReferenceConfig) -> str:
         "",
         "[budgets]",
         *(f"{name} = {value}" for name, value in _BUDGETS.items()),
+        "",
+        "# The management API lives at the site root (base_url without /v1, D50).",
+        "[platform]",
+        f"access_token = {_toml(USER_ACCESS_TOKEN)}",
+        f"admin_access_token = {_toml(ADMIN_ACCESS_TOKEN)}",
+        f"other_access_token = {_toml(OTHER_ACCESS_TOKEN)}",
     ]
     return "\n".join(lines) + "\n"
 

@@ -76,7 +76,8 @@ def faulted_reference(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_a_fault_fails_its_requirement_and_no_key_leaks(tmp_path: Path, faulted_reference: Path) -> None:
-    proc, report = run_cli(tmp_path, "--target", str(faulted_reference), "--", "-k", "not properties")
+    # The reference is ours to write to: --allow-writes lets the platform write scenarios run too.
+    proc, report = run_cli(tmp_path, "--target", str(faulted_reference), "--allow-writes", "--", "-k", "not properties")
     assert proc.returncode == 1
     found = verdicts(report)
     assert found["chat.stream.done-sentinel"] == "FAIL"

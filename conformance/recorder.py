@@ -1,7 +1,9 @@
 """The ``verdict`` fixture's object: what one test saw, and the record it leaves for the run.
 
 A test hands every step's violations to :meth:`VerdictRecorder.check`; it never decides FAIL
-or WARN itself. The plugin turns the recorder into a :class:`~conformance.verdicts.TestRecord`.
+or WARN itself. At the end of the test each exchange behind a violation is replayed through
+the official SDK (``conformance.sdk``) so its evidence says what a real client makes of it.
+The plugin turns the recorder into a :class:`~conformance.verdicts.TestRecord`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from conformance.errors import CatalogueError
 from conformance.messages import render_exchange, violation_text
 from conformance.model import Exchange, Level, Violation
 from conformance.requirements import Catalogue
+from conformance.sdk.replay import client_impact_text
 from conformance.verdicts import ViolationRecord
 
 
@@ -32,6 +35,7 @@ class VerdictRecorder:
         self.declared = tuple(declared)
         self.observed: list[Observed] = []
         self.exchanges: list[Exchange] = []
+        self._impacts: dict[int, str] = {}
 
     def check(self, violations: Iterable[Violation], exchange: Exchange | None = None) -> bool:
         """Record the violations of one step; True when there were none.
@@ -71,6 +75,23 @@ class VerdictRecorder:
                 seen.append(observed.exchange)
         return [(f"exchange {i}: {ex.method} {ex.url}", render_exchange(ex)) for i, ex in enumerate(seen)]
 
+    def client_impact(self, exchange: Exchange | None) -> str | None:
+        """What the official SDK makes of ``exchange`` (replayed once, never re-sent), or None."""
+        if exchange is None:
+            return None
+        key = id(exchange)
+        if key not in self._impacts:
+            self._impacts[key] = client_impact_text(exchange)
+        return self._impacts[key]
+
+    def impact_lines(self) -> list[str]:
+        """``requirement: impact`` for every violation behind an exchange, for attachments."""
+        return [
+            f"{o.violation.requirement}: {impact}"
+            for o in self.observed
+            if (impact := self.client_impact(o.exchange)) is not None
+        ]
+
     def records(self) -> tuple[ViolationRecord, ...]:
         """The violations as plain records for the run's verdicts."""
         return tuple(
@@ -80,6 +101,7 @@ class VerdictRecorder:
                 actual=o.violation.actual,
                 where=o.violation.where,
                 curl=o.exchange.curl() if o.exchange is not None else None,
+                client_impact=self.client_impact(o.exchange),
             )
             for o in self.observed
         )

@@ -31,11 +31,12 @@ class Evidence:
     expected: str | None = None
     actual: str | None = None
     curl: str | None = None
+    client_impact: str | None = None  # what the official SDK made of the exchange (conformance.sdk)
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready mapping (None fields dropped)."""
         data: dict[str, object] = {"test": self.test, "verdict": self.verdict.value}
-        for key in ("message", "where", "expected", "actual", "curl"):
+        for key in ("message", "where", "expected", "actual", "curl", "client_impact"):
             value = getattr(self, key)
             if value:
                 data[key] = value
@@ -51,6 +52,7 @@ class ViolationRecord:
     actual: str
     where: str | None = None
     curl: str | None = None
+    client_impact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def aggregate(records: Iterable[TestRecord], catalogue: Catalogue) -> dict[str, 
                     expected=violation.expected,
                     actual=violation.actual,
                     curl=violation.curl,
+                    client_impact=violation.client_impact,
                 )
             )
         for rid in record.requirements:

@@ -17,6 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from conformance import spec
+from conformance.checks._judged import judges
 from conformance.model import Violation, truncate
 
 FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
@@ -67,6 +68,20 @@ def check_chat_response_schema(body: Any) -> list[Violation]:
         v
         for v in spec.validate(body, "ChatCompletionResponse", requirement="chat.response.schema")
         if not any(p.match(v.where or "") for p in _OWNED)
+    ]
+
+
+@judges("chat.response.optional-null")
+def check_chat_optional_nulls(body: Any) -> list[Violation]:
+    """Optional members of a chat answer are omitted rather than sent as ``null`` (SHOULD, D66)."""
+    return [
+        Violation(
+            "chat.response.optional-null",
+            expected="an optional member omitted, not null",
+            actual="null",
+            where=pointer,
+        )
+        for pointer in spec.optional_nulls(body, "ChatCompletionResponse")
     ]
 
 

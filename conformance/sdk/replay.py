@@ -249,7 +249,9 @@ def _one_pass(exchange: Exchange, operation: Operation, params: Mapping[str, Any
         found = _difference(wire_read, callers.error(exc))
         if found:
             return PassResult(Outcome.PARSES_DIFFERENTLY, clip(found))
-        return PassResult(Outcome.PARSES, f"raised {type(exc).__name__} as status {status} asks")
+        # An error status always raises: the caller's code takes its error path. Whether that is
+        # right is the violation's to say; the impact says what the caller got.
+        return PassResult(Outcome.RAISES, clip(f"{type(exc).__name__}: {exc}"))
     except Exception as exc:  # noqa: BLE001 - any exception is what the caller would see
         return PassResult(Outcome.RAISES, clip(f"{type(exc).__name__}: {exc}{_cause(exc)}"))
     finally:

@@ -152,11 +152,11 @@ def test_chat_stream_rejects_a_chunk_that_is_not_json() -> None:
     assert impact.outcome is Outcome.RAISES
 
 
-def test_chat_error_status_raises_the_status_error_as_asked() -> None:
+def test_chat_error_status_raises_the_status_error() -> None:
     envelope = {"error": {"message": "bad", "type": "invalid_request_error", "param": "max_tokens", "code": None}}
     impact = replay(exchange("/chat/completions", CHAT_REQ, envelope, status=400))
-    assert impact.outcome is Outcome.PARSES
-    assert "BadRequestError" in impact.text()
+    assert impact.outcome is Outcome.RAISES
+    assert impact.text() == "openai-python 3.51.0: raises BadRequestError: Error code: 400 - bad"
 
 
 # --- responses ----------------------------------------------------------------------------
@@ -312,7 +312,7 @@ def test_speech_parses_and_never_shows_the_bytes() -> None:
 def test_speech_error_status_raises_the_status_error() -> None:
     envelope = {"error": {"message": "no such voice", "type": "invalid_request_error", "param": "voice", "code": None}}
     impact = replay(exchange("/audio/speech", SPEECH_REQ, envelope, status=400))
-    assert impact.outcome is Outcome.PARSES and "BadRequestError" in impact.text()
+    assert impact.outcome is Outcome.RAISES and "BadRequestError" in impact.text()
 
 
 # --- transcription and translation (multipart requests) ----------------------------------

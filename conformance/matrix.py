@@ -30,7 +30,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
@@ -52,6 +52,13 @@ class Row:
     broken: dict[str, str]
     exit_code: int
     seconds: float
+    #: requirement -> what the official SDK made of the evidence behind it (conformance.sdk)
+    impact: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def own_impact(self) -> str:
+        """The client impact of the fault's own requirement (``-`` when it has none)."""
+        return self.impact.get(fault_requirement(self.fault), "-") if self.fault else "-"
 
 
 def fault_requirement(fault: str) -> str:
@@ -91,9 +98,10 @@ def focus_for(fault: str, sample_percent: int, collateral: Collection[str] = ())
     return Focus(fault, frozenset(areas), sample_percent)
 
 
-def run_suites(base_url: str, target_file: Path, *, extra: Sequence[str] = (),
-               focus: Focus | None = None) -> tuple[int, dict[str, str]]:
-    """Run the scenario suites once in this process; return the exit code and broken requirements."""
+def run_suites(
+    base_url: str, target_file: Path, *, extra: Sequence[str] = (), focus: Focus | None = None
+) -> tuple[int, dict[str, str], dict[str, str]]:
+    """Run the scenario suites once in this process: exit code, broken requirements, their client impact."""
     with tempfile.TemporaryDirectory(prefix="nexhina-matrix-") as tmp:
         args = [
             "-c", str(_RUN_INI), "--rootdir", tmp, "--pyargs", "conformance.suites",
@@ -105,10 +113,15 @@ def run_suites(base_url: str, target_file: Path, *, extra: Sequence[str] = (),
             code = int(pytest.main(args, plugins=[focus] if focus is not None else []))
         report_path = Path(tmp) / "conformance-report.json"
         if not report_path.exists():
-            return code, {"<no report>": "ERROR"}
+            return code, {"<no report>": "ERROR"}, {}
         report = json.loads(report_path.read_text(encoding="utf-8"))
     broken = {r["id"]: r["verdict"] for r in report["requirements"] if r["verdict"] in BROKEN}
-    return code, broken
+    impact = {
+        r["id"]: next((e["client_impact"] for e in r["evidence"] if e.get("client_impact")), "no exchange")
+        for r in report["requirements"]
+        if r["verdict"] in BROKEN
+    }
+    return code, broken, impact
 
 
 def run_matrix(faults: Iterable[str], *, include_clean: bool = True, sample_percent: int | None = None,
@@ -136,22 +149,38 @@ def run_matrix(faults: Iterable[str], *, include_clean: bool = True, sample_perc
             if name and sample_percent is not None:
                 focus = focus_for(name, sample_percent, (collateral or {}).get(name, ()))
             started = time.monotonic()
-            code, broken = run_suites(url, target, extra=("-k", "not properties"), focus=focus)
+            code, broken, impact = run_suites(url, target, extra=("-k", "not properties"), focus=focus)
             if name and fault_requirement(name) not in broken:
                 # Some requirements (documented statuses and content types, server errors on
                 # generated input) are the property suite's alone: give it its turn.
-                code, more = run_suites(url, target, extra=("-k", "properties"), focus=focus)
+                code, more, more_impact = run_suites(url, target, extra=("-k", "properties"), focus=focus)
                 broken = {**broken, **more}
-            rows.append(Row(name, broken, code, round(time.monotonic() - started, 2)))
+                impact = {**impact, **more_impact}
+            rows.append(Row(name, broken, code, round(time.monotonic() - started, 2), impact))
     return rows
 
 
+def impact_kind(text: str) -> str:
+    """The outcome word of a client-impact line: parses, raises, parses-differently, not-covered."""
+    body = text.split(": ", 1)[-1]
+    for prefix, kind in (
+        ("parsed without error", "parses"),
+        ("raises", "raises"),
+        ("parses differently", "parses-differently"),
+        ("not covered", "not-covered"),
+    ):
+        if body.startswith(prefix):
+            return kind
+    return "no-exchange"
+
+
 def table(rows: Iterable[Row]) -> str:
-    """The matrix as a plain-text table: fault -> requirements found broken."""
-    lines = [f"{'fault':<52} {'s':>5}  requirements failed"]
+    """The matrix as a plain-text table: fault -> SDK impact of its requirement, requirements broken."""
+    lines = [f"{'fault':<52} {'s':>5}  {'client impact':<18}  requirements failed"]
     for row in rows:
         failed = ", ".join(f"{rid}" + ("" if v == "FAIL" else f" ({v})") for rid, v in sorted(row.broken.items()))
-        lines.append(f"{row.fault or '(clean reference)':<52} {row.seconds:>5.1f}  {failed or '-'}")
+        kind = impact_kind(row.own_impact) if row.fault else "-"
+        lines.append(f"{row.fault or '(clean reference)':<52} {row.seconds:>5.1f}  {kind:<18}  {failed or '-'}")
     return "\n".join(lines)
 
 

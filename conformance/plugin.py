@@ -309,6 +309,9 @@ def _attach_evidence(recorder: VerdictRecorder) -> None:
     )
     for name, text in recorder.transcripts():
         allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
+    impacts = recorder.impact_lines()
+    if impacts:
+        allure.attach("\n".join(impacts), name="client impact", attachment_type=allure.attachment_type.TEXT)
 
 
 def _record(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> TestRecord | None:

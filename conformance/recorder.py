@@ -3,7 +3,9 @@
 A test hands every step's violations to :meth:`VerdictRecorder.check`; it never decides FAIL
 or WARN itself. The recorder also keeps the ids the checks judged (an earned PASS: see
 :class:`~conformance.model.Findings`) and collapses identical violations at sibling locations
-into one record. The plugin turns the recorder into a :class:`~conformance.verdicts.TestRecord`.
+into one record. At the end of the test each exchange behind a violation is replayed through
+the official SDK (``conformance.sdk``) so its evidence says what a real client makes of it.
+The plugin turns the recorder into a :class:`~conformance.verdicts.TestRecord`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from conformance.errors import CatalogueError
 from conformance.messages import render_exchange, violation_text
 from conformance.model import Exchange, Findings, Level, Violation
 from conformance.requirements import Catalogue
+from conformance.sdk.replay import client_impact_text
 from conformance.verdicts import ViolationRecord
 
 #: How many sibling locations a collapsed violation lists (the rest are counted).
@@ -91,6 +94,7 @@ class VerdictRecorder:
         self.observed: list[Observed] = []
         self.exchanges: list[Exchange] = []
         self.judged: set[str] = set()
+        self._impacts: dict[int, str] = {}
 
     def check(self, violations: Iterable[Violation], exchange: Exchange | None = None) -> bool:
         """Record the violations of one step; True when there were none.
@@ -137,6 +141,23 @@ class VerdictRecorder:
                 seen.append(observed.exchange)
         return [(f"exchange {i}: {ex.method} {ex.url}", render_exchange(ex)) for i, ex in enumerate(seen)]
 
+    def client_impact(self, exchange: Exchange | None) -> str | None:
+        """What the official SDK makes of ``exchange`` (replayed once, never re-sent), or None."""
+        if exchange is None:
+            return None
+        key = id(exchange)
+        if key not in self._impacts:
+            self._impacts[key] = client_impact_text(exchange)
+        return self._impacts[key]
+
+    def impact_lines(self) -> list[str]:
+        """``requirement: impact`` for every violation behind an exchange, for attachments."""
+        return [
+            f"{o.violation.requirement}: {impact}"
+            for o in self.observed
+            if (impact := self.client_impact(o.exchange)) is not None
+        ]
+
     def records(self) -> tuple[ViolationRecord, ...]:
         """The violations as plain records for the run's verdicts (siblings collapsed into one)."""
         return tuple(
@@ -147,6 +168,7 @@ class VerdictRecorder:
                 where=g.where,
                 curl=g.first.exchange.curl() if g.first.exchange is not None else None,
                 count=g.count,
+                client_impact=self.client_impact(g.first.exchange),
             )
             for g in collapse(self.observed)
         )

@@ -157,10 +157,18 @@ def terminal_summary(results: Mapping[str, RequirementResult], facts: RunFacts) 
         if result.verdict is not None and result.verdict.value in ("FAIL", "WARN", "ERROR"):
             mark = " (baselined)" if result.baselined else ""
             lines.append(f"{result.verdict.value:<5} {result.requirement.id}{mark}")
+            impact = _client_impact(result)
+            if impact:
+                lines.append(f"      client: {impact}")
     lines += [f"NOT_RUN {rid} (a declared feature's requirement no test judged)"
               for rid in not_run(results.values(), facts.features)]
     lines += [f"STALE {rid} (baselined but passes: remove it from the baseline)" for rid in facts.stale]
     return lines
+
+
+def _client_impact(result: RequirementResult) -> str | None:
+    """The client impact of the first evidence that has one (the SDK lane's verdict)."""
+    return next((ev.client_impact for ev in result.evidence if ev.client_impact), None)
 
 
 def summary_markdown(results: Mapping[str, RequirementResult], facts: RunFacts) -> str:
@@ -204,7 +212,11 @@ def summary_markdown(results: Mapping[str, RequirementResult], facts: RunFacts) 
             if result.evidence:
                 ev = result.ordered_evidence(1)[0]
                 detail = f"{ev.where or ''} expected {ev.expected or '-'}; actual {ev.actual or ev.message or '-'}"
-                detail = detail.replace("|", "\\|").replace("\n", " ")[:200]
+                detail = detail[:200]
+                impact = _client_impact(result)
+                if impact:
+                    detail += f"; client: {impact[:200]}"
+                detail = detail.replace("|", "\\|").replace("\n", " ")
             out.append(f"| `{result.requirement.id}` | {result.requirement.level.value} | {verdict} | {detail} |")
     return "\n".join(out) + "\n"
 

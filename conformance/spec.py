@@ -375,10 +375,58 @@ def rule_at(error: ValidationError) -> str:
     """:func:`rule_text` prefixed with where it applies (``/city: a string``; root: just the rule)."""
     pointer = _pointer(error)
     return f"{pointer}: {rule_text(error)}" if pointer else rule_text(error)
+def _errors(instance: Any, name: str) -> list[ValidationError]:
+    try:
+        return sorted(_expand(validator(name).iter_errors(instance)), key=_sort_key)
+    except Unresolvable as exc:
+        raise SpecError(f"unresolved $ref while validating against {name}: {exc}") from exc
+
+
+def _without(instance: Any, paths: set[tuple[str | int, ...]], here: tuple[str | int, ...] = ()) -> Any:
+    """A copy of ``instance`` without the object members at ``paths``."""
+    if isinstance(instance, dict):
+        return {k: _without(v, paths, (*here, k)) for k, v in instance.items() if (*here, k) not in paths}
+    if isinstance(instance, list):
+        return [_without(v, paths, (*here, i)) for i, v in enumerate(instance)]
+    return instance
+
+
+def _optional_null_paths(instance: Any, name: str, errors: list[ValidationError]) -> set[tuple[str | int, ...]]:
+    """Paths of object members sent as null that the schema rejects but does not require (D66).
+
+    A member whose null the schema rejects is dropped and the rest validated again: if the
+    schema then misses it as required, the null stands for a required value and stays an error.
+    """
+    nulls = {
+        tuple(e.absolute_path)
+        for e in errors
+        if e.instance is None and e.absolute_path and isinstance(e.absolute_path[-1], str)
+    }
+    if not nulls:
+        return set()
+    required: set[tuple[str | int, ...]] = set()
+    for error in _errors(_without(instance, nulls), name):
+        if error.validator == "required" and isinstance(error.instance, dict):
+            base = tuple(error.absolute_path)
+            required |= {(*base, key) for key in error.validator_value if key not in error.instance}
+    return nulls - required
+
+
+def optional_nulls(instance: Any, name: str) -> list[str]:
+    """JSON pointers of optional members sent as ``null`` where schema ``name`` wants a value.
+
+    :func:`validate` accepts them (D66); the SHOULD that prefers omitting them reports these.
+    """
+    paths = _optional_null_paths(instance, name, _errors(instance, name))
+    return sorted("".join("/" + _escape(str(part)) for part in path) for path in paths)
 
 
 def validate(instance: Any, name: str, *, requirement: str, where: str = "") -> list[Violation]:
     """Validate ``instance`` against component schema ``name``: one Violation per error.
+
+    An optional member sent as ``null`` where the schema wants a value is accepted here (the
+    official SDKs type such fields as optional and accept ``null``: D66); a required one is
+    not. :func:`optional_nulls` lists them for the SHOULD that reports them.
 
     Args:
         instance: the decoded JSON value.
@@ -393,10 +441,9 @@ def validate(instance: Any, name: str, *, requirement: str, where: str = "") -> 
     Raises:
         SpecError: ``name`` is unknown.
     """
-    try:
-        errors = sorted(_expand(validator(name).iter_errors(instance)), key=_sort_key)
-    except Unresolvable as exc:
-        raise SpecError(f"unresolved $ref while validating against {name}: {exc}") from exc
+    errors = _errors(instance, name)
+    accepted = _optional_null_paths(instance, name, errors)
+    errors = [e for e in errors if not (e.instance is None and tuple(e.absolute_path) in accepted)]
     return [
         Violation(
             requirement=requirement,

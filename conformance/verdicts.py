@@ -35,11 +35,12 @@ class Evidence:
     actual: str | None = None
     curl: str | None = None
     count: int = 1  # identical violations at sibling locations, collapsed into this entry
+    client_impact: str | None = None  # what the official SDK made of the exchange (conformance.sdk)
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready mapping (None fields dropped; ``count`` only when above 1)."""
         data: dict[str, object] = {"test": self.test, "verdict": self.verdict.value}
-        for key in ("message", "where", "expected", "actual", "curl"):
+        for key in ("message", "where", "expected", "actual", "curl", "client_impact"):
             value = getattr(self, key)
             if value:
                 data[key] = value
@@ -58,6 +59,7 @@ class ViolationRecord:
     where: str | None = None
     curl: str | None = None
     count: int = 1
+    client_impact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ def aggregate(records: Iterable[TestRecord], catalogue: Catalogue) -> dict[str, 
                     actual=violation.actual,
                     curl=violation.curl,
                     count=violation.count,
+                    client_impact=violation.client_impact,
                 )
             )
         for rid in record.requirements:

@@ -92,3 +92,9 @@ def test_collateral_entries_name_real_faults_and_give_reasons() -> None:
         assert fault in faults, fault
         assert entry.get("why"), f"{fault}: collateral without a reason"
         assert set(entry.get("also", [])) <= set(load_catalogue().ids()), fault
+
+
+@pytest.mark.parametrize("fault", sorted(fault_catalogue()))
+def test_fault_reports_its_client_impact(fault: str) -> None:
+    """Every fault's own requirement carries what the official SDK made of it (issue 19)."""
+    assert _row(fault).own_impact.startswith(("openai-python ", "no exchange")), _row(fault).impact

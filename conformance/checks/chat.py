@@ -81,6 +81,20 @@ def check_chat_response_schema(body: Any) -> list[Violation]:
     ]
 
 
+@judges("chat.response.optional-null")
+def check_chat_optional_nulls(body: Any) -> list[Violation]:
+    """Optional members of a chat answer are omitted rather than sent as ``null`` (SHOULD, D66)."""
+    return [
+        Violation(
+            "chat.response.optional-null",
+            expected="an optional member omitted, not null",
+            actual="null",
+            where=pointer,
+        )
+        for pointer in spec.optional_nulls(body, "ChatCompletionResponse")
+    ]
+
+
 @judges(*_INVARIANT_IDS, "chat.response.usage-total")
 def check_chat_invariants(body: Any) -> list[Violation]:
     """object, choice indexes 0..n-1, role assistant, finish_reason enum, usage arithmetic."""

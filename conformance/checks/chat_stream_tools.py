@@ -84,8 +84,9 @@ def check_tool_call_headers(sse: SSETranscript) -> list[Violation]:
     """id, type and function.name in the first delta of each index only; distinct indexes and ids.
 
     Emits ``chat.stream.tool-call-header-once`` (a header field missing from the first delta, or
-    repeated later, once per index) and ``chat.stream.tool-call-distinct`` (a different id at the
-    same index, i.e. two calls sharing one index, or one id used by two indexes).
+    id or function.name repeated later, once per index), ``chat.stream.tool-call-type-once`` (type
+    repeated later, once per index; a SHOULD, D67) and ``chat.stream.tool-call-distinct`` (a
+    different id at the same index, i.e. two calls sharing one index, or one id used by two indexes).
     """
     out: list[Violation] = []
     first_ids: dict[tuple[int, object], ToolEntry] = {}
@@ -122,6 +123,7 @@ def _later_headers(choice: int, index: int, entries: list[ToolEntry]) -> list[Vi
     first_id = entries[0][2].get("id")
     out: list[Violation] = []
     repeated_reported = False
+    type_reported = False
     for event, pointer, entry in entries[1:]:
         later_id = entry.get("id")
         if _present(later_id) and _present(first_id) and later_id != first_id:
@@ -134,7 +136,7 @@ def _later_headers(choice: int, index: int, entries: list[ToolEntry]) -> list[Vi
                 )
             )
             continue
-        headers = (("id", later_id), ("type", entry.get("type")), ("function.name", _function(entry).get("name")))
+        headers = (("id", later_id), ("function.name", _function(entry).get("name")))
         repeated = [name for name, value in headers if _present(value)]
         if repeated and not repeated_reported:
             repeated_reported = True
@@ -144,6 +146,17 @@ def _later_headers(choice: int, index: int, entries: list[ToolEntry]) -> list[Vi
                     expected=f"only index and function.arguments after the first delta of tool call {index}",
                     actual=f"{', '.join(repeated)} repeated: {truncate(entry)}",
                     where=at(event, pointer),
+                )
+            )
+        if _present(entry.get("type")) and not type_reported:
+            # D67: a repeated type breaks no accumulating client (the SDK keeps "function").
+            type_reported = True
+            out.append(
+                Violation(
+                    "chat.stream.tool-call-type-once",
+                    expected=f"type only in the first delta of tool call {index}",
+                    actual=f"type repeated: {truncate(entry)}",
+                    where=at(event, pointer + "/type"),
                 )
             )
     return out

@@ -15,6 +15,7 @@ import pytest
 
 from conformance.checks.chat import (
     check_chat_invariants,
+    check_chat_optional_nulls,
     check_chat_response_schema,
     check_choice_count,
     check_finish_reason_length,
@@ -76,7 +77,9 @@ def _served_json(verdict: VerdictRecorder, ex: Exchange, requirement: str) -> An
 
 
 @pytest.mark.feature("chat")
-@pytest.mark.requirements("chat.minimal-request", "chat.response.schema", *INVARIANT_IDS, *SERVED_IDS)
+@pytest.mark.requirements(
+    "chat.minimal-request", "chat.response.schema", "chat.response.optional-null", *INVARIANT_IDS, *SERVED_IDS
+)
 def test_chat_minimal_request(transport: Transport, models: Mapping[str, str], settings: Settings,
                               verdict: VerdictRecorder) -> None:
     """A ChatRequest (model, messages, stream, temperature, max_tokens) gets a sound answer."""
@@ -85,6 +88,7 @@ def test_chat_minimal_request(transport: Transport, models: Mapping[str, str], s
     answer = _served_json(verdict, ex, "chat.minimal-request")
     if answer is not None:
         verdict.check(check_chat_invariants(answer), exchange=ex)
+        verdict.check(check_chat_optional_nulls(answer), exchange=ex)
 
 
 @pytest.mark.feature("chat", "chat.limits")

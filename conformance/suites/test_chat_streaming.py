@@ -51,6 +51,7 @@ USAGE_IDS = ("chat.stream.usage-chunk", "chat.stream.usage-total", "chat.stream.
 TOOL_IDS = (
     "chat.stream.tool-call-index",
     "chat.stream.tool-call-header-once",
+    "chat.stream.tool-call-type-once",
     "chat.stream.tool-call-arguments",
     "chat.stream.tool-call-distinct",
     "chat.stream.tool-call-finish-reason",

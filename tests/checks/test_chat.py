@@ -205,3 +205,32 @@ def test_tool_choice_cut_short() -> None:
     assert c.check_tool_choice(answer(choice(content="", finish="length")), "required") == []
     assert pairs(c.check_tool_choice(answer(choice(content="The weather", finish="length")), "required")) == [
         ("chat.tools.choice-required", "/choices/0/message")]
+
+
+def _answer(**message: Any) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "ref-chat",
+        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+
+
+def test_an_optional_null_member_passes_the_schema_and_is_reported_by_its_should() -> None:
+    answer = _answer(content="OK", tool_calls=None)
+    assert c.check_chat_response_schema(answer) == []
+    found = c.check_chat_optional_nulls(answer)
+    where = "/choices/0/message/tool_calls"
+    assert [(v.requirement, v.where) for v in found] == [("chat.response.optional-null", where)]
+    assert found.judged == {"chat.response.optional-null"}
+    clean = c.check_chat_optional_nulls(_answer(content="OK"))
+    assert clean == [] and clean.judged == {"chat.response.optional-null"}
+
+
+def test_a_required_member_sent_as_null_still_fails_the_schema() -> None:
+    answer = _answer(content="OK")
+    answer["id"] = None
+    assert [v.where for v in c.check_chat_response_schema(answer)] == ["/id"]
+    assert c.check_chat_optional_nulls(answer) == []

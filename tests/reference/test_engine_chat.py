@@ -217,6 +217,8 @@ def judge(answer: dict[str, Any], body: dict[str, Any]) -> set[str]:
         broken.add("chat.response.choice-indexes")
     if any(c["message"].get("role") != "assistant" for c in choices):
         broken.add("chat.response.assistant-role")
+    if any("tool_calls" in c["message"] and c["message"]["tool_calls"] is None for c in choices):
+        broken.add("chat.response.optional-null")
     if any(c.get("finish_reason") not in FINISH for c in choices):
         broken.add("chat.response.finish-reason")
     usage = answer["usage"]
@@ -293,6 +295,7 @@ PERSON = {
 }
 PLAIN_CASES: list[tuple[str, dict[str, Any]]] = [
     ("chat.response.schema", BASE),
+    ("chat.response.optional-null", BASE),
     ("chat.response.object", BASE),
     ("chat.response.choice-indexes", BASE),
     ("chat.response.choice-indexes", {**BASE, "n": 2}),

@@ -182,9 +182,12 @@ def _judge_tool_deltas(entries: list[dict[str, Any]]) -> set[str]:
         broken.add("chat.stream.tool-call-index")
     seen: set[int] = set()
     for tc in (t for t in tool_entries if "index" in t):
-        has_header = "id" in tc or "type" in tc or "name" in tc.get("function", {})
-        if has_header == (tc["index"] in seen):
+        has_header = "id" in tc or "name" in tc.get("function", {})
+        later = tc["index"] in seen
+        if has_header == later:
             broken.add("chat.stream.tool-call-header-once")
+        if later and "type" in tc:
+            broken.add("chat.stream.tool-call-type-once")
         seen.add(tc["index"])
     calls = joined_calls(entries)
     if len({c[0] for c in calls}) != len(calls):
@@ -348,6 +351,7 @@ STREAM_CASES: list[tuple[str, str, set[str]]] = [
     ("chat.stream.no-usage-unrequested", "text", set()),
     ("chat.stream.tool-call-index", "tools", set()),
     ("chat.stream.tool-call-header-once", "tools", set()),
+    ("chat.stream.tool-call-type-once", "tools", set()),
     ("chat.stream.tool-call-arguments", "tools", {"chat.stream.tool-call-equals-nonstream"}),
     ("chat.stream.tool-call-distinct", "tools-n2", set()),
     ("chat.stream.tool-call-finish-reason", "tools", set()),

@@ -91,3 +91,20 @@ def test_fail_evidence_is_shown_first_whatever_the_cap(tmp_path: Path) -> None:
     (entry,) = [r for r in report["requirements"] if r["id"] == rid]  # type: ignore[union-attr]
     assert entry["verdict"] == "FAIL" and len(entry["evidence"]) == 5
     assert entry["evidence"][0]["verdict"] == "FAIL" and entry["evidence"][0]["count"] == 3
+
+
+def test_client_impact_reaches_the_json_report_summary_and_terminal(tmp_path: Path) -> None:
+    impact = "openai-python 3.51.0: raises APIResponseValidationError: Data returned by API invalid"
+    records = [
+        TestRecord("t1", ("chat.stream.done-sentinel",), TEST_VIOLATED,
+                   (ViolationRecord("chat.stream.done-sentinel", "[DONE]", "none", "event[4]", None, impact),)),
+    ]
+    results = aggregate(records, load_catalogue())
+    write_reports(tmp_path, results, FACTS)
+    report = json.loads((tmp_path / "conformance-report.json").read_text())
+    validator = Draft202012Validator(json.loads(SCHEMA.read_text()), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    assert list(validator.iter_errors(report)) == []
+    by_id = {r["id"]: r for r in report["requirements"]}
+    assert by_id["chat.stream.done-sentinel"]["evidence"][0]["client_impact"] == impact
+    assert f"client: {impact}" in (tmp_path / "summary.md").read_text()
+    assert f"      client: {impact}" in terminal_summary(results, FACTS)

@@ -20,6 +20,7 @@ from conformance.reference.faultset import FaultSet
 _PLAIN_FAULTS: dict[str, str] = {
     "chat.minimal-request": "400 for a request carrying temperature, or carrying nothing but model and messages",
     "chat.response.schema": "the plain answer has no id (only the schema breaks)",
+    "chat.response.optional-null": "a plain answer without tool calls sends message.tool_calls as null",
     "chat.response.object": 'the plain answer has object "chat.completion.chunk"',
     "chat.response.choice-indexes": "index 0 twice: n=1 sends choice 0 twice, n>1 indexes the last choice 0",
     "chat.response.assistant-role": 'choice messages have role "system"',
@@ -120,6 +121,8 @@ def _choice(choice: ChoicePlan, faults: FaultSet) -> dict[str, Any]:
         message["tool_calls"] = _tool_calls(choice, faults)
         if faults.on("chat.tools.finish-reason"):
             finish = "function_call"
+    elif faults.on("chat.response.optional-null"):
+        message["tool_calls"] = None
     if finish == "stop" and faults.on("chat.response.finish-reason"):
         finish = "end_turn"
     return {

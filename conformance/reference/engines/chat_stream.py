@@ -44,7 +44,8 @@ FAULTS: dict[str, str] = {
     "chat.stream.usage-absent-elsewhere": "every chunk carries the usage object, not only the usage chunk",
     "chat.stream.no-usage-unrequested": "a usage chunk is sent although include_usage was not requested",
     "chat.stream.tool-call-index": "each tool call gets an extra, empty arguments entry without index",
-    "chat.stream.tool-call-header-once": "every tool-call fragment repeats id, type and function.name",
+    "chat.stream.tool-call-header-once": "every tool-call fragment repeats id and function.name",
+    "chat.stream.tool-call-type-once": 'every tool-call fragment repeats "type": "function"',
     "chat.stream.tool-call-arguments": "the joined argument fragments miss their last character (not JSON)",
     "chat.stream.tool-call-distinct": "parallel streamed tool calls share the first call's id",
     "chat.stream.tool-call-finish-reason": 'a stream with tool calls finishes with "function_call"',
@@ -148,7 +149,9 @@ def _tool_deltas(choice: ChoicePlan, faults: FaultSet) -> list[dict[str, Any]]:
         for fragment in textgen.split_fragments(arguments):
             entry: dict[str, Any] = {"index": k, "function": {"arguments": fragment}}
             if faults.on("chat.stream.tool-call-header-once"):
-                entry = {**header, "function": {"name": call.name, "arguments": fragment}}
+                entry = {**entry, "id": call_id, "function": {"name": call.name, "arguments": fragment}}
+            if faults.on("chat.stream.tool-call-type-once"):
+                entry = {**entry, "type": "function"}
             deltas.append({"tool_calls": [entry]})
     return deltas
 

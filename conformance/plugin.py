@@ -320,8 +320,12 @@ class RunHooks:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        """Give every xdist worker the controller's report directory (uploads land beside the reports)."""
-        node.workerinput["nexhina_report_dir"] = str(_report_dir(self.config))
+        """Give every xdist worker the controller's report directory (uploads land beside the reports).
+
+        Only for a conformance run: a self-test session must not create ``reports/<timestamp>``.
+        """
+        if _option(self.config, "report_dir") or _is_conformance_run(self.config):
+            node.workerinput["nexhina_report_dir"] = str(_report_dir(self.config))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect records on the controller (or the only process)."""
@@ -386,9 +390,14 @@ class RunHooks:
 
 def _runs_suites(session: pytest.Session) -> bool:
     """Whether this session is a conformance run (so self-test sessions never probe a target)."""
-    args = [str(a) for a in session.config.args]
+    return _is_conformance_run(session.config)
+
+
+def _is_conformance_run(config: pytest.Config) -> bool:
+    """Whether the session runs the conformance suites or names a target base URL."""
+    args = [str(a) for a in config.args]
     return any("conformance.suites" in a or "conformance/suites" in a for a in args) or bool(
-        session.config.getoption("nexhina_base_url")
+        config.getoption("nexhina_base_url")
     )
 
 

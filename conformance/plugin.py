@@ -494,8 +494,13 @@ class RunHooks:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """Give each xdist worker the controller's report directory (uploads land beside the
-        reports) and the path of the run's ledger (one budget for the whole run)."""
-        node.workerinput["nexhina_report_dir"] = str(_report_dir(self.config))
+        reports) and the path of the run's ledger (one budget for the whole run).
+
+        The report directory only for a conformance run: a self-test session must not create
+        ``reports/<timestamp>``.
+        """
+        if _option(self.config, "report_dir") or _is_conformance_run(self.config):
+            node.workerinput["nexhina_report_dir"] = str(_report_dir(self.config))
         ledger = self.state.ledger
         if ledger is not None and ledger.path is not None:
             node.workerinput[_LEDGER_INPUT] = str(ledger.path)
@@ -533,9 +538,14 @@ def _platform_lines(report_dir: Path, runs: list[dict[str, Any]]) -> list[str]:
 
 def _runs_suites(session: pytest.Session) -> bool:
     """Whether this session is a conformance run (so self-test sessions never probe a target)."""
-    args = [str(a) for a in session.config.args]
+    return _is_conformance_run(session.config)
+
+
+def _is_conformance_run(config: pytest.Config) -> bool:
+    """Whether the session runs the conformance suites or names a target base URL."""
+    args = [str(a) for a in config.args]
     return any("conformance.suites" in a or "conformance/suites" in a for a in args) or bool(
-        session.config.getoption("nexhina_base_url")
+        config.getoption("nexhina_base_url")
     )
 
 

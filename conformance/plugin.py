@@ -563,8 +563,15 @@ def _cost_lines(facts: RunFacts) -> list[str]:
     """The cost of the run for the terminal: requests per operation and billable calls."""
     lines = [f"requests sent: {facts.requests_sent} ({facts.billable_requests} billable generation calls)"]
     if facts.requests_by_operation:
-        lines.append("  per operation: " + ", ".join(
-            f"{op} {n}" for op, n in sorted(facts.requests_by_operation.items(), key=lambda kv: (-kv[1], kv[0]))))
+        entries = [f"{op} {n}" for op, n in
+                   sorted(facts.requests_by_operation.items(), key=lambda kv: (-kv[1], kv[0]))]
+        line = "  per operation:"
+        for entry in entries:   # whole entries per line: an operation is never cut in two
+            if len(line) + len(entry) > 110:
+                lines.append(line.rstrip(","))
+                line = "   "
+            line += f" {entry},"
+        lines.append(line.rstrip(","))
     for key, last in sorted(facts.open_breakers.items()):
         lines.append(f"circuit breaker open: {key} (last: {'; '.join(last)})")
     if facts.stopped:

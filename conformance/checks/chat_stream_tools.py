@@ -79,7 +79,7 @@ def check_tool_call_index(sse: SSETranscript) -> list[Violation]:
     ]
 
 
-@judges("chat.stream.tool-call-distinct", "chat.stream.tool-call-header-once")
+@judges("chat.stream.tool-call-distinct", "chat.stream.tool-call-header-once", "chat.stream.tool-call-type-once")
 def check_tool_call_headers(sse: SSETranscript) -> list[Violation]:
     """id, type and function.name in the first delta of each index only; distinct indexes and ids.
 

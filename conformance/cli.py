@@ -1,6 +1,7 @@
 """The ``nexhina-conformance`` command: a thin layer over pytest and the reference gateway.
 
-Sub-commands: ``run`` (the main job), ``serve`` (the embedded reference on loopback),
+Sub-commands: ``run`` (the main job), ``init`` (discover a gateway, write its target file),
+``serve`` (the embedded reference on loopback),
 ``list requirements|faults|tests``, ``report [DIR]`` (single-file HTML from Allure results)
 and ``spec`` (where the OpenAPI document is). Selection, gating, verdicts and reports live in
 the pytest plugin; this module only builds a pytest command line.
@@ -37,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--baseline", help="file of requirement ids known to fail on this target")
     run.add_argument("--seed", type=int, help="seed of the property tests")
     run.add_argument("-n", "--workers", help="parallel workers (pytest-xdist), e.g. 2 or auto")
+    run.add_argument("--model", action="append", default=[], metavar="CAPABILITY=NAME",
+                     help="the model of a capability, e.g. chat=gpt-4o-mini (repeatable; over the target file)")
     run.add_argument("--show-config", action="store_true", help="print the resolved settings and exit")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: arguments passed to pytest")
     serve = sub.add_parser("serve", help="run the embedded reference gateway on loopback")
@@ -45,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", help="the valid API key it accepts")
     serve.add_argument("--fault", action="append", default=[], help="a named fault to switch on (repeatable)")
     serve.add_argument("--write-target", help="write a target file describing this server")
+    serve.add_argument("--capabilities", help="serve only these capabilities, comma-separated (e.g. chat)")
+    init = sub.add_parser("init", help="discover a gateway and write a target file for it")
+    init.add_argument("--base-url", required=True, help="API root of the gateway, e.g. https://gw.example/v1")
+    init.add_argument("--api-key", help="API key (prefer the NEXHINA_API_KEY environment variable)")
+    init.add_argument("-o", "--output", default="target.toml", help="the target file to write (default target.toml)")
+    init.add_argument("--max-requests", type=int, default=60, help="request budget of the probing (default 60)")
+    init.add_argument("--probe-paid", action="store_true",
+                      help="also probe images and video (each probe is a paid generation)")
+    init.add_argument("--api-key-env", default="NEXHINA_API_KEY",
+                      help="the environment variable the written file reads the key from")
+    init.add_argument("--force", action="store_true", help="overwrite an existing output file")
     listing = sub.add_parser("list", help="list requirements, faults or tests")
     listing.add_argument("what", choices=("requirements", "faults", "tests"))
     report = sub.add_parser("report", help="render a single-file HTML report from a run's Allure results")
@@ -61,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "init":
+            return _init(args)
         if args.command == "list":
             return _list(args.what)
         if args.command == "report":
@@ -95,6 +111,7 @@ def pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
         f"--junitxml={report_dir / 'junit.xml'}",
         f"--alluredir={report_dir / 'allure-results'}",
     ]
+    cmd += [f"--nexhina-model={spec}" for spec in args.model]
     if args.workers:
         cmd += ["-p", "xdist", "-n", str(args.workers)]
     extra = list(args.pytest_args)
@@ -108,11 +125,12 @@ def _run(args: argparse.Namespace) -> int:
 
     from conformance.config import describe
     from conformance.errors import ConformanceError
-    from conformance.target import resolve_settings
+    from conformance.target import model_options, resolve_settings
 
     if args.show_config:
         cli = {k: str(v) for k in ("base_url", "api_key", "target", "profile", "seed") if (v := getattr(args, k))}
         try:
+            cli.update(model_options(args.model))
             settings = resolve_settings(cli, os.environ)
         except ConformanceError as exc:
             _err(f"nexhina-conformance: {exc}")
@@ -141,8 +159,35 @@ def _serve(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         faults=tuple(args.fault),
         write_target=args.write_target,
+        capabilities=[c.strip() for c in args.capabilities.split(",") if c.strip()] if args.capabilities else None,
         on_ready=_out,
     )
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from conformance.discover import discover, probe_settings, render_target_file
+    from conformance.errors import ConformanceError
+    from conformance.transport import Transport
+
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        _err(f"nexhina-conformance: {output} exists; pass --force to overwrite it")
+        return int(ExitCode.USAGE_ERROR)
+    try:
+        settings = probe_settings(args.base_url, args.api_key, os.environ, args.max_requests)
+        with Transport(settings) as transport:
+            found = discover(transport, max_tokens=settings.budgets.max_tokens, probe_paid=args.probe_paid)
+    except ConformanceError as exc:
+        _err(f"nexhina-conformance: {exc}")
+        return int(ExitCode.USAGE_ERROR)
+    output.write_text(render_target_file(found, api_key_env=args.api_key_env), encoding="utf-8")
+    _out(f"wrote {output}: {len(found.models)} capabilities, {len(found.features)} features "
+         f"from {len(found.listed)} listed models in {found.requests} requests")
+    for note in found.notes:
+        _out(f"note: {note}")
+    _out(f"next: review it, then `nexhina-conformance run --target {output}` "
+         f"(the key from the environment variable {args.api_key_env})")
     return 0
 
 

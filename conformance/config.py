@@ -66,6 +66,7 @@ __all__ = [
     "AuthKeys",
     "Budgets",
     "Limits",
+    "MissingSettingError",
     "Properties",
     "Settings",
     "TLS",
@@ -334,11 +335,31 @@ _API_KEY_ENV = "target.api_key_env"   # file-only indirection, not a setting of 
 # --------------------------------------------------------------------------- resolution
 
 
+class MissingSettingError(ConfigError):
+    """A declared feature lacks a setting it needs (``feature``; ``missing``: the dotted keys)."""
+
+    def __init__(self, message: str, feature: str, missing: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.feature = feature
+        self.missing = missing
+
+
+#: Dotted keys the ``run`` command line sets under another name.
+_CLI_FLAGS: Mapping[str, str] = MappingProxyType({
+    "target.base_url": "--base-url", "target.api_key": "--api-key", "profile": "--profile",
+    "properties.seed": "--seed",
+})
+
+
 def _where(layer: str, name: str, file_name: str | None) -> str:
     if layer == "cli":
-        return f"CLI option {name!r}"
+        if name.startswith("models."):
+            return f"CLI option '--model {name.partition('.')[2]}=...'"
+        return f"CLI option {_CLI_FLAGS.get(name, name)!r}"
     if layer == "env":
         return f"environment variable {name}"
+    if layer == "default":
+        return f"the built-in default of {name} (no target file, option or environment variable set it)"
     section, _, key = name.partition(".")
     return f"target file {file_name or '<target file>'} [{section}] {key}"
 
@@ -496,10 +517,11 @@ def _check_feature_prerequisites(
             needs = (*needs, f"models.{_FEATURE_CAPABILITY[feature]}")
         missing = [name for name in needs if values.get(name) is None]
         if missing:
-            where = _where(sources["target.features"], "target.features", file_name)
-            raise ConfigError(
+            layer = sources["target.features"]
+            where = _where(layer, "NEXHINA_FEATURES" if layer == "env" else "target.features", file_name)
+            raise MissingSettingError(
                 f"target.features: {feature!r} is declared in {where} but {', '.join(missing)} "
-                "is not set; set it or do not declare the feature"
+                "is not set; set it or do not declare the feature", feature, tuple(missing)
             )
 
 

@@ -34,7 +34,7 @@ from conformance.report import (
     write_reports,
 )
 from conformance.requirements import Catalogue, load_catalogue
-from conformance.target import TargetSession, preflight, resolve_settings
+from conformance.target import TargetSession, model_options, preflight, resolve_settings
 from conformance.verdicts import (
     TEST_ERROR,
     TEST_NOT_SUPPORTED,
@@ -89,6 +89,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(f"--nexhina-{name.replace('_', '-')}", dest=f"nexhina_{name}", default=None, help=help_text)
         if name != "api_key":
             parser.addini(f"nexhina_{name}", help_text, default=None)
+    group.addoption("--nexhina-model", dest="nexhina_model", action="append", default=[],
+                    metavar="CAPABILITY=NAME", help="the model of a capability (repeatable; over the target file)")
 
 
 def _option(config: pytest.Config, name: str) -> str | None:
@@ -109,7 +111,9 @@ def pytest_configure(config: pytest.Config) -> None:
     cli = {name: _option(config, name) for name, _ in _OPTIONS}
     try:
         catalogue = load_catalogue()
-        settings = resolve_settings({k: v for k, v in cli.items() if v is not None}, os.environ)
+        given = {k: v for k, v in cli.items() if v is not None}
+        settings = resolve_settings({**given, **model_options(config.getoption("nexhina_model") or [])},
+                                    os.environ)
         baseline_path = cli.get("baseline")
         baseline = load_baseline(Path(baseline_path), catalogue.ids()) if baseline_path else {}
     except ConformanceError as exc:

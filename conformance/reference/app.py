@@ -171,7 +171,10 @@ class Gateway:
             if faults.on("errors.wrong-method-405"):
                 raise unknown_path(method, path)
             raise method_not_allowed(method, path, sorted(operations))
-        return await self._serve(request, operations[method], params, faults)
+        operation = operations[method]
+        if operation.capability is not None and not self.config.serves(operation.capability):
+            raise unknown_path(method, path)   # a gateway that does not route this capability
+        return await self._serve(request, operation, params, faults)
 
     def _asset(self, method: str, path: str) -> Response:
         if method != "GET":
@@ -199,9 +202,10 @@ class Gateway:
         if faults.on("errors.no-server-error") and isinstance(temperature, (int, float)) and temperature > 1:
             raise ApiError(500, "Internal server error.", "server_error")
         if op.engine == "models_list":
-            return self._models_json(models_api.list_models(faults), faults)
+            return self._models_json(models_api.list_models(faults, self.config.model_ids()), faults)
         if op.engine == "models_retrieve":
-            return self._models_json(models_api.retrieve_model(params["model"], faults), faults)
+            found = models_api.retrieve_model(params["model"], faults, self.config.model_ids())
+            return self._models_json(found, faults)
         call = Call(faults, _public_base(request), body, fields, upload, params)
         try:
             return self._respond(call_engine(self.engines, op, call))

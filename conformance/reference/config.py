@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from conformance.errors import ConfigError
 from conformance.reference.faultset import NO_FAULTS, FaultSet
+from conformance.reference.models import MODELS
 
 DEFAULT_API_KEY = "sk-nexhina-reference"
 DEFAULT_DISABLED_KEY = "sk-nexhina-reference-disabled"
@@ -39,6 +40,9 @@ class ReferenceConfig:
         body_limit_bytes: request bodies over this size get 413.
         video_polls_to_complete: how many GETs a video task needs to complete.
         faults: faults switched on for every request (path faults add to these).
+        capabilities: the capabilities (``models.MODELS`` keys) served; None = all. The
+            endpoints of the others answer 404 like an unknown path and their models are
+            not listed (a gateway that routes only some capabilities, for ``init``).
 
     The keys are left out of ``repr`` so that a user-chosen key never reaches a log.
     """
@@ -55,6 +59,7 @@ class ReferenceConfig:
     body_limit_bytes: int = DEFAULT_BODY_LIMIT_BYTES
     video_polls_to_complete: int = DEFAULT_VIDEO_POLLS
     faults: FaultSet = NO_FAULTS
+    capabilities: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         keys = self.keys_by_role()
@@ -70,8 +75,19 @@ class ReferenceConfig:
         if self.body_limit_bytes < 1024:
             # Below 1 KiB even the suite's ordinary requests would be refused.
             raise ConfigError(f"body_limit_bytes must be >= 1024, got {self.body_limit_bytes}")
+        unknown = sorted((self.capabilities or frozenset()) - set(MODELS))
+        if unknown:
+            raise ConfigError(f"unknown capability {unknown[0]!r}; known: {', '.join(MODELS)}")
         if self.video_polls_to_complete < 0:
             raise ConfigError(f"video_polls_to_complete must be >= 0, got {self.video_polls_to_complete}")
+
+    def serves(self, capability: str) -> bool:
+        """Whether this gateway routes ``capability`` (its endpoint and its model)."""
+        return self.capabilities is None or capability in self.capabilities
+
+    def model_ids(self) -> list[str]:
+        """The distinct model ids this gateway serves, sorted (what ``GET /models`` lists)."""
+        return sorted({model for cap, model in MODELS.items() if self.serves(cap)})
 
     def keys_by_role(self) -> dict[str, str]:
         """Every configured key by its role name (``api_key``, ``disabled_key``, ...)."""

@@ -48,6 +48,7 @@ def serve(
     faults: Iterable[str] = (),
     write_target: str | Path | None = None,
     *,
+    capabilities: Iterable[str] | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run the reference gateway until interrupted (Ctrl-C / SIGTERM).
@@ -58,12 +59,19 @@ def serve(
         api_key: the valid key (default ``sk-nexhina-reference``).
         faults: fault names switched on for every request.
         write_target: when given, the target file for this server is written there.
+        capabilities: serve only these capabilities (None: all), as a gateway routing few.
         on_ready: called with the base URL once the socket listens (the CLI prints it).
 
     Raises:
-        ConfigError: a non-loopback host, an unknown fault or a bad key.
+        ConfigError: a non-loopback host, an unknown fault or capability, a bad key, or
+            ``write_target`` with ``capabilities`` (that file would declare every capability;
+            ``nexhina-conformance init`` writes the file of such a server).
     """
-    config = ReferenceConfig(faults=parse_faults(faults))
+    served = None if capabilities is None else frozenset(capabilities)
+    if served is not None and write_target is not None:
+        raise ConfigError("--write-target describes every capability; with --capabilities use "
+                          "`nexhina-conformance init --base-url URL` to write the target file")
+    config = ReferenceConfig(faults=parse_faults(faults), capabilities=served)
     if api_key:
         config = dataclasses.replace(config, api_key=api_key)
     sock = _listen(host, port)

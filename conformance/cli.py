@@ -1,7 +1,7 @@
 """The ``nexhina-conformance`` command: a thin layer over pytest and the reference gateway.
 
 Sub-commands: ``run`` (the main job), ``init`` (discover a gateway, write its target file),
-``serve`` (the embedded reference on loopback),
+``merge OUT DIR...`` (the shards of one run into one report), ``serve`` (the embedded reference on loopback),
 ``list requirements|faults|tests``, ``report [DIR]`` (single-file HTML from Allure results)
 and ``spec`` (where the OpenAPI document is). Selection, gating, verdicts and reports live in
 the pytest plugin; this module only builds a pytest command line.
@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-n", "--workers", help="parallel workers (pytest-xdist), e.g. 2 or auto")
     run.add_argument("--model", action="append", default=[], metavar="CAPABILITY=NAME",
                      help="the model of a capability, e.g. chat=gpt-4o-mini (repeatable; over the target file)")
+    run.add_argument("--shard", metavar="K/N", help="run shard K of N of the plan (merge them with `merge`)")
+    run.add_argument("--shard-durations", metavar="FILE",
+                     help="JSON {test id: seconds} that weights the split (give every shard the same file)")
     run.add_argument("--show-config", action="store_true", help="print the resolved settings and exit")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: arguments passed to pytest")
     serve = sub.add_parser("serve", help="run the embedded reference gateway on loopback")
@@ -59,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--api-key-env", default="NEXHINA_API_KEY",
                       help="the environment variable the written file reads the key from")
     init.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    merging = sub.add_parser("merge", help="merge the report directories of the shards of one run")
+    merging.add_argument("out", help="the merged report directory")
+    merging.add_argument("directories", nargs="+", help="the shards' report directories")
     listing = sub.add_parser("list", help="list requirements, faults or tests")
     listing.add_argument("what", choices=("requirements", "faults", "tests"))
     report = sub.add_parser("report", help="render a single-file HTML report from a run's Allure results")
@@ -77,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args)
         if args.command == "init":
             return _init(args)
+        if args.command == "merge":
+            return _merge(Path(args.out), [Path(d) for d in args.directories])
         if args.command == "list":
             return _list(args.what)
         if args.command == "report":
@@ -112,6 +120,10 @@ def pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
         f"--alluredir={report_dir / 'allure-results'}",
     ]
     cmd += [f"--nexhina-model={spec}" for spec in args.model]
+    if args.shard:
+        cmd.append(f"--nexhina-shard={args.shard}")
+    if args.shard_durations:
+        cmd.append(f"--nexhina-shard-durations={args.shard_durations}")
     if args.workers:
         cmd += ["-p", "xdist", "-n", str(args.workers)]
     extra = list(args.pytest_args)
@@ -189,6 +201,20 @@ def _init(args: argparse.Namespace) -> int:
     _out(f"next: review it, then `nexhina-conformance run --target {output}` "
          f"(the key from the environment variable {args.api_key_env})")
     return 0
+
+
+def _merge(out: Path, directories: list[Path]) -> int:
+    from conformance.errors import ConformanceError
+    from conformance.merge import merge
+
+    try:
+        result = merge(out, directories)
+    except ConformanceError as exc:
+        _err(f"nexhina-conformance: {exc}")
+        return int(ExitCode.USAGE_ERROR)
+    for line in result.summary:
+        _out(line)
+    return int(result.code)
 
 
 def _list(what: str) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conformance import __version__
+from conformance import __version__, shard
 from conformance.baseline import load_baseline
 from conformance.config import CORE_FEATURES, Settings
 from conformance.errors import ConformanceError, TransportError
@@ -65,6 +65,7 @@ class RunState:
     summary: list[str] = field(default_factory=list)
     target: TargetSession | None = None
     requests_sent: int = 0  # by the workers that have finished (xdist); this process adds its own
+    report_dir: Path | None = None  # where the reports went (set when they are written)
 
 
 STATE = pytest.StashKey[RunState]()
@@ -89,6 +90,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(f"--nexhina-{name.replace('_', '-')}", dest=f"nexhina_{name}", default=None, help=help_text)
         if name != "api_key":
             parser.addini(f"nexhina_{name}", help_text, default=None)
+    shard.add_options(group)
     group.addoption("--nexhina-model", dest="nexhina_model", action="append", default=[],
                     metavar="CAPABILITY=NAME", help="the model of a capability (repeatable; over the target file)")
 
@@ -116,10 +118,17 @@ def pytest_configure(config: pytest.Config) -> None:
                                     os.environ)
         baseline_path = cli.get("baseline")
         baseline = load_baseline(Path(baseline_path), catalogue.ids()) if baseline_path else {}
+        shard_text = config.getoption("nexhina_shard", None)
+        spec = shard.parse_shard(str(shard_text)) if shard_text else None
+        durations = shard.load_durations(config.getoption("nexhina_shard_durations", None))
     except ConformanceError as exc:
         raise pytest.UsageError(f"nexhina-conformance: {exc}") from exc
+    if spec is not None:
+        settings = shard.divided_budget(settings, spec.count)
     config.stash[STATE] = RunState(settings=settings, catalogue=catalogue, baseline=baseline)
     config.pluginmanager.register(RunHooks(config), "nexhina-run")
+    if spec is not None:
+        config.pluginmanager.register(shard.ShardHooks(spec, durations, baseline), "nexhina-shard")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -323,7 +332,7 @@ class RunHooks:
         elif exitstatus == pytest.ExitCode.INTERNAL_ERROR:
             code = ExitCode.HARNESS_ERROR
         facts = _facts(config, state, code, stale)
-        report_dir = _report_dir(config)
+        report_dir = state.report_dir = _report_dir(config)
         write_reports(report_dir, results, facts)
         allure_dir = config.getoption("allure_report_dir", None)
         if allure_dir:
@@ -385,6 +394,11 @@ def _facts(config: pytest.Config, state: RunState, code: ExitCode, stale: list[s
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def report_dir_of(config: pytest.Config) -> Path:
+    """The run's report directory: where the reports went, else the one it names (or a new one)."""
+    return config.stash[STATE].report_dir or _report_dir(config)
 
 
 def _report_dir(config: pytest.Config) -> Path:

@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-n", "--workers", help="parallel workers (pytest-xdist), e.g. 2 or auto")
     run.add_argument("--model", action="append", default=[], metavar="CAPABILITY=NAME",
                      help="the model of a capability, e.g. chat=gpt-4o-mini (repeatable; over the target file)")
+    run.add_argument("--models", metavar="all|LIST",
+                     help="the model matrix: every listed model (all) or these (comma-separated), per capability")
     run.add_argument("--shard", metavar="K/N", help="run shard K of N of the plan (merge them with `merge`)")
     run.add_argument("--shard-durations", metavar="FILE",
                      help="JSON {test id: seconds} that weights the split (give every shard the same file)")
@@ -52,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--fault", action="append", default=[], help="a named fault to switch on (repeatable)")
     serve.add_argument("--write-target", help="write a target file describing this server")
     serve.add_argument("--capabilities", help="serve only these capabilities, comma-separated (e.g. chat)")
+    serve.add_argument("--models-per-capability", type=int, default=1, metavar="N",
+                       help="serve N models per capability (ref-chat, ref-chat-2, ...), for the model matrix")
+    serve.add_argument("--model-fault", action="append", default=[], metavar="MODEL=FAULT",
+                       help="a named fault on only for requests naming MODEL (repeatable)")
     init = sub.add_parser("init", help="discover a gateway and write a target file for it")
     init.add_argument("--base-url", required=True, help="API root of the gateway, e.g. https://gw.example/v1")
     init.add_argument("--api-key", help="API key (prefer the NEXHINA_API_KEY environment variable)")
@@ -110,7 +116,7 @@ def _err(line: str) -> None:
 def pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
     """The pytest arguments ``run`` stands for (the same run as plain pytest with the plugin)."""
     cmd = ["-c", str(_RUN_INI), "--rootdir", str(Path.cwd()), "--pyargs", "conformance.suites"]
-    for flag in ("base_url", "api_key", "target", "profile", "baseline", "seed"):
+    for flag in ("base_url", "api_key", "target", "profile", "baseline", "seed", "models"):
         value = getattr(args, flag)
         if value is not None:
             cmd.append(f"--nexhina-{flag.replace('_', '-')}={value}")
@@ -140,7 +146,8 @@ def _run(args: argparse.Namespace) -> int:
     from conformance.target import model_options, resolve_settings
 
     if args.show_config:
-        cli = {k: str(v) for k in ("base_url", "api_key", "target", "profile", "seed") if (v := getattr(args, k))}
+        cli = {k: str(v) for k in ("base_url", "api_key", "target", "profile", "seed", "models")
+               if (v := getattr(args, k))}
         try:
             cli.update(model_options(args.model))
             settings = resolve_settings(cli, os.environ)
@@ -172,6 +179,8 @@ def _serve(args: argparse.Namespace) -> int:
         faults=tuple(args.fault),
         write_target=args.write_target,
         capabilities=[c.strip() for c in args.capabilities.split(",") if c.strip()] if args.capabilities else None,
+        models_per_capability=args.models_per_capability,
+        model_faults=[tuple(spec.split("=", 1)) for spec in args.model_fault if "=" in spec],
         on_ready=_out,
     )
     return 0

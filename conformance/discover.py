@@ -21,7 +21,8 @@ from conformance.errors import BudgetExceeded, TransportError
 from conformance.model import Exchange
 from conformance.transport import Transport
 
-__all__ = ["Discovery", "discover", "offered_models", "probe_settings", "render_target_file"]
+__all__ = ["Discovery", "candidates", "discover", "offered_models", "probe_for", "probe_settings",
+           "render_target_file"]
 
 #: Capabilities whose only probe is a paid generation (made only with ``--probe-paid``).
 PAID: frozenset[str] = frozenset({"images", "video"})
@@ -86,11 +87,17 @@ def probe_settings(base_url: str, api_key: str | None, environ: Mapping[str, str
     return resolve(cli, environ, {}, known_features={"models"})
 
 
-def candidates(capability: str, listed: list[str]) -> list[str]:
-    """The listed models in probing order for ``capability``: name hints first, then the rest."""
+def candidates(capability: str, listed: list[str], *, hinted_only: bool = False) -> list[str]:
+    """The listed models in probing order for ``capability``: name hints first, then the rest
+    (``hinted_only``: only the models whose name hints at the capability)."""
     hints = _HINTS[capability]
     hinted = [m for m in listed if any(h in m.lower() for h in hints)]
-    return hinted + [m for m in listed if m not in hinted]
+    return hinted if hinted_only else hinted + [m for m in listed if m not in hinted]
+
+
+def probe_for(capability: str, max_tokens: int) -> Callable[[Transport, str], Exchange]:
+    """The cheap probe of ``capability`` (images and video: a paid generation)."""
+    return _probes(max_tokens)[capability]
 
 
 def _ok(exchange: Exchange) -> bool:

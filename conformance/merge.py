@@ -4,7 +4,8 @@ Owns the re-aggregation of sharded runs into one report directory. It reads each
 ``shard.json`` (the plan and the raw per-test records written by `conformance.shard`), never
 the shards' capped JSON summaries, refuses shards of different plans or a plan not fully
 covered, and writes what one unsharded run writes: conformance-report.json and summary.md
-(from the records, through the same aggregation), junit.xml (the shards' test cases in one
+(from the records, through the same aggregation), model-matrix.json when the run was
+per model, junit.xml (the shards' test cases in one
 suite), allure-results (the shards' results side by side) and ``merge.json`` (the shards,
 their requests and their preflights).
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import ConfigError
+from conformance.model_matrix import write_matrix
 from conformance.report import RunFacts, terminal_summary, write_allure_environment, write_reports
 from conformance.requirements import load_catalogue
 from conformance.shard import SHARD_FILE, SHARD_FORMAT
@@ -99,6 +101,7 @@ def merge(out: Path, directories: Sequence[Path]) -> MergeResult:
     facts = _facts(shards, code, stale)
     out.mkdir(parents=True, exist_ok=True)
     write_reports(out, results, facts)
+    matrix = write_matrix(out, records, catalogue)
     _merge_junit(out / "junit.xml", [s.directory / "junit.xml" for s in shards])
     allure = out / "allure-results"
     for shard in shards:
@@ -107,7 +110,7 @@ def merge(out: Path, directories: Sequence[Path]) -> MergeResult:
             shutil.copytree(source, allure, dirs_exist_ok=True)
     write_allure_environment(allure, facts)
     (out / "merge.json").write_text(json.dumps(_merge_facts(shards), indent=2) + "\n", encoding="utf-8")
-    summary = terminal_summary(results, facts) + [
+    summary = terminal_summary(results, facts) + matrix + [
         f"merged {len(shards)} shards of plan {shards[0].document['plan']}",
         f"requests sent: {facts.requests_sent} (+ {sum(_preflight(s) for s in shards)} preflight)",
         f"reports: {out}",

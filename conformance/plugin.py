@@ -80,6 +80,7 @@ _OPTIONS: tuple[tuple[str, str], ...] = (
     ("report_dir", "where conformance-report.json and summary.md go (default reports/<UTC timestamp>)"),
     ("baseline", "file of requirement ids known to fail on this target"),
     ("seed", "seed of the property tests (default from the target file)"),
+    ("models", "the model matrix: all (every listed model) or comma-separated model ids"),
 )
 
 
@@ -129,6 +130,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(RunHooks(config), "nexhina-run")
     if spec is not None:
         config.pluginmanager.register(shard.ShardHooks(spec, durations, baseline), "nexhina-shard")
+    if settings.matrix.models:
+        from conformance.model_matrix import MatrixHooks
+
+        config.pluginmanager.register(MatrixHooks(settings), "nexhina-model-matrix")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -30,6 +30,7 @@ _CLI_KEYS = {
     "api_key": "target.api_key",
     "profile": "profile",
     "seed": "properties.seed",
+    "models": "matrix.models",
 }
 
 

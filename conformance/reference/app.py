@@ -41,7 +41,6 @@ from conformance.reference.http_errors import (
     unknown_path,
 )
 from conformance.reference.keys import KeyRing, KeyState, RateLimiter
-from conformance.reference.models import MODELS
 from conformance.reference.operations import (
     ROUTES,
     Call,
@@ -194,6 +193,9 @@ class Gateway:
         body, fields, upload = await self._parse(request, raw, op, faults)
         if op.capability is not None:
             model = self._check_model(op, body, state, faults)
+            scoped = self.config.faults_of_model(model)
+            if scoped:
+                faults = FaultSet(faults.names | scoped)
             if op.body == "json":
                 body = {**body, "model": model}
             else:
@@ -298,11 +300,11 @@ class Gateway:
 
     def _check_model(self, op: Operation, body: dict[str, Any], state: KeyState, faults: FaultSet) -> str:
         assert op.capability is not None
-        served = MODELS[op.capability]
-        model = body.get("model", served)  # the schema decides whether model may be left out
-        if model != served:
+        served = self.config.models_for(op.capability)
+        model = body.get("model", served[0])  # the schema decides whether model may be left out
+        if model not in served:
             if faults.on("errors.unknown-model-rejected"):
-                return served
+                return served[0]
             error = model_not_found(model, op.capability)
             if faults.on("errors.no-error-in-2xx") and op.path == "/chat/completions":
                 raise Answer(json_response(error.envelope(), 200))
@@ -313,7 +315,7 @@ class Gateway:
                 and not faults.on("auth.model-restricted")):
             raise ApiError(403, f"This API key is not allowed to use the model {model!r}.", "permission_error",
                            param="model", code="model_not_allowed")
-        return served
+        return str(model)
 
     def _models_json(self, payload: object, faults: FaultSet) -> Response:
         media_type = "text/html" if faults.on("errors.documented-content-type") else "application/json"

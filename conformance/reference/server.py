@@ -49,6 +49,8 @@ def serve(
     write_target: str | Path | None = None,
     *,
     capabilities: Iterable[str] | None = None,
+    models_per_capability: int = 1,
+    model_faults: Iterable[tuple[str, str]] = (),
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run the reference gateway until interrupted (Ctrl-C / SIGTERM).
@@ -60,6 +62,8 @@ def serve(
         faults: fault names switched on for every request.
         write_target: when given, the target file for this server is written there.
         capabilities: serve only these capabilities (None: all), as a gateway routing few.
+        models_per_capability: serve this many models per capability (``ReferenceConfig``).
+        model_faults: (model, fault) pairs: faults on only for requests naming that model.
         on_ready: called with the base URL once the socket listens (the CLI prints it).
 
     Raises:
@@ -71,7 +75,10 @@ def serve(
     if served is not None and write_target is not None:
         raise ConfigError("--write-target describes every capability; with --capabilities use "
                           "`nexhina-conformance init --base-url URL` to write the target file")
-    config = ReferenceConfig(faults=parse_faults(faults), capabilities=served)
+    scoped = tuple((model, name) for model, name in model_faults)
+    parse_faults(name for _, name in scoped)   # unknown fault names fail here, not per request
+    config = ReferenceConfig(faults=parse_faults(faults), capabilities=served,
+                             models_per_capability=models_per_capability, model_faults=scoped)
     if api_key:
         config = dataclasses.replace(config, api_key=api_key)
     sock = _listen(host, port)

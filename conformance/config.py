@@ -382,7 +382,7 @@ class MissingSettingError(ConfigError):
 #: Dotted keys the ``run`` command line sets under another name.
 _CLI_FLAGS: Mapping[str, str] = MappingProxyType({
     "target.base_url": "--base-url", "target.api_key": "--api-key", "profile": "--profile",
-    "properties.seed": "--seed",
+    "properties.seed": "--seed", "matrix.models": "--models",
 })
 
 

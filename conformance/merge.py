@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.errors import ConfigError
-from conformance.model_matrix import write_matrix
+from conformance.model_matrix import expand_baseline, write_matrix
 from conformance.report import RunFacts, terminal_summary, write_allure_environment, write_reports
 from conformance.requirements import load_catalogue
 from conformance.shard import SHARD_FILE, SHARD_FORMAT
@@ -96,7 +96,8 @@ def merge(out: Path, directories: Sequence[Path]) -> MergeResult:
     catalogue = load_catalogue()
     records = [TestRecord.from_json(raw) for shard in shards for raw in shard.document["records"]]
     results = aggregate(records, catalogue)
-    stale = apply_baseline(results, shards[0].document["baseline"])
+    baselined, model_stale = expand_baseline(records, catalogue, shards[0].document["baseline"])
+    stale = apply_baseline(results, baselined) + model_stale
     code = gate(results, stale)
     facts = _facts(shards, code, stale)
     out.mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,8 @@ from conformance.requirements import Catalogue
 from conformance.transport import Transport
 from conformance.verdicts import TestRecord, aggregate
 
-__all__ = ["MATRIX_FILE", "model_of", "parametrize", "per_model", "resolve_rows", "write_matrix"]
+__all__ = ["MATRIX_FILE", "baselined_for", "expand_baseline", "model_of", "parametrize", "per_model",
+           "resolve_rows", "write_matrix"]
 
 MATRIX_FILE = "model-matrix.json"
 #: Test modules whose requirements do not depend on the model: they run once.
@@ -147,6 +148,41 @@ def per_model(records: Iterable[TestRecord], catalogue: Catalogue) -> dict[str, 
         results = aggregate(grouped[model], catalogue)
         out[model] = {rid: r.verdict.value for rid, r in results.items() if r.verdict is not None}
     return out
+
+
+def expand_baseline(records: Sequence[TestRecord], catalogue: Catalogue,
+                    baseline: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The baseline as requirement ids, and the stale ``MODEL:id`` entries.
+
+    A failing requirement counts as baselined when it is listed itself, or when every model
+    it fails on is listed as ``MODEL:id`` and no model-independent test failed it. A
+    ``MODEL:id`` entry whose model passes that requirement is stale.
+    """
+    entries = list(baseline)
+    plain = [e for e in entries if ":" not in e]
+    scoped: dict[str, set[str]] = {}
+    for entry in entries:
+        if ":" in entry:
+            model, _, rid = entry.rpartition(":")
+            scoped.setdefault(rid, set()).add(model)
+    models = per_model(records, catalogue)
+    unscoped = aggregate([r for r in records if model_of(r.nodeid) is None], catalogue)
+    covered: list[str] = []
+    stale: list[str] = []
+    for rid, listed in sorted(scoped.items()):
+        failing = {m for m, verdicts in models.items() if verdicts.get(rid) == Verdict.FAIL.value}
+        stale += [f"{m}:{rid}" for m in sorted(listed) if models.get(m, {}).get(rid) == Verdict.PASS.value]
+        own = unscoped.get(rid)
+        if failing and failing <= listed and (own is None or own.verdict is not Verdict.FAIL):
+            covered.append(rid)
+    return plain + [rid for rid in covered if rid not in plain], stale
+
+
+def baselined_for(baseline: Iterable[str], nodeid: str) -> set[str]:
+    """The requirement ids the baseline lists for one test: plain entries and its model's."""
+    model = model_of(nodeid)
+    return {e for e in baseline if ":" not in e} | {
+        e.rpartition(":")[2] for e in baseline if model is not None and e.rpartition(":")[0] == model}
 
 
 def _worst(verdicts: Iterable[str]) -> str:

@@ -25,6 +25,7 @@ from conformance.baseline import load_baseline
 from conformance.config import CORE_FEATURES, Settings
 from conformance.errors import ConformanceError, TransportError
 from conformance.model import Level
+from conformance.model_matrix import baselined_for, expand_baseline
 from conformance.recorder import VerdictRecorder
 from conformance.report import (
     RunFacts,
@@ -282,7 +283,8 @@ def pytest_runtest_makereport(
     report.user_properties.append((_PROPERTY, json.dumps(record.to_json())))
     state = item.config.stash[STATE]
     must_failed = {v.requirement for v in record.violations if state.catalogue[v.requirement].level is Level.MUST}
-    if report.failed and record.outcome == TEST_VIOLATED and must_failed and must_failed <= state.baseline.keys():
+    known = baselined_for(state.baseline, item.nodeid)
+    if report.failed and record.outcome == TEST_VIOLATED and must_failed and must_failed <= known:
         # Known deviation: shown as xfail, so the run's output stays readable; verdict stays FAIL.
         report.outcome = "skipped"
         report.wasxfail = "baselined: " + ", ".join(sorted(must_failed))
@@ -330,7 +332,8 @@ class RunHooks:
         state.requests_sent += own_requests
         writing = time.monotonic()
         results = aggregate(state.records, state.catalogue)
-        stale = apply_baseline(results, state.baseline)
+        baselined, model_stale = expand_baseline(state.records, state.catalogue, state.baseline)
+        stale = apply_baseline(results, baselined) + model_stale
         code = gate(results, stale)
         if exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.USAGE_ERROR):
             code = ExitCode(int(exitstatus))

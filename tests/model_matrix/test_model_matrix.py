@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.baseline import parse_baseline
 from conformance.config import Matrix, resolve
-from conformance.errors import ConfigError
-from conformance.model_matrix import area_matrix, model_of, per_model
+from conformance.errors import BaselineError, ConfigError
+from conformance.model_matrix import area_matrix, baselined_for, expand_baseline, model_of, per_model
 from conformance.requirements import load_catalogue
 from conformance.verdicts import TEST_PASSED, TEST_VIOLATED, TestRecord, ViolationRecord
 
@@ -40,3 +41,17 @@ def test_matrix_settings_from_file_env_and_cli() -> None:
     assert resolve({"matrix.models": "c"}, {}, file).matrix.models == ("c",)
     with pytest.raises(ConfigError, match=r"\[matrix\] chat"):
         resolve({}, {}, {**file, "matrix": {"chat": "gpt-*"}})
+
+
+def test_model_baseline_entries() -> None:
+    records = [
+        TestRecord("t.py::test_a[model=m1]", (RID,), TEST_PASSED),
+        TestRecord("t.py::test_a[model=m2]", (RID,), TEST_VIOLATED, (ViolationRecord(RID, "assistant", "system"),)),
+    ]
+    catalogue = load_catalogue()
+    assert expand_baseline(records, catalogue, [f"m2:{RID}"]) == ([RID], [])
+    assert expand_baseline(records, catalogue, [f"m1:{RID}"]) == ([], [f"m1:{RID}"])
+    assert baselined_for([f"m2:{RID}", "chat.n-choices"], "t.py::test_a[model=m2]") == {RID, "chat.n-choices"}
+    assert parse_baseline(f"llama3:8b:{RID} known\n", catalogue.ids()) == {f"llama3:8b:{RID}": "known"}
+    with pytest.raises(BaselineError, match="names no model"):
+        parse_baseline(f":{RID}\n", catalogue.ids())

@@ -26,6 +26,7 @@ from conformance.errors import ConfigError
 from conformance.reference.app import create_app
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.faults import parse_faults
+from conformance.reference.latency import with_latency
 from conformance.reference.models import MODELS
 
 logger = logging.getLogger("conformance.reference.server")
@@ -51,6 +52,7 @@ def serve(
     capabilities: Iterable[str] | None = None,
     models_per_capability: int = 1,
     model_faults: Iterable[tuple[str, str]] = (),
+    latency_ms: float = 0.0,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run the reference gateway until interrupted (Ctrl-C / SIGTERM).
@@ -64,6 +66,7 @@ def serve(
         capabilities: serve only these capabilities (None: all), as a gateway routing few.
         models_per_capability: serve this many models per capability (``ReferenceConfig``).
         model_faults: (model, fault) pairs: faults on only for requests naming that model.
+        latency_ms: milliseconds added before every answer (``reference.latency``).
         on_ready: called with the base URL once the socket listens (the CLI prints it).
 
     Raises:
@@ -85,7 +88,7 @@ def serve(
     base_url = _base_url(sock)
     if write_target is not None:
         Path(write_target).write_text(target_file_text(base_url, config), encoding="utf-8")
-    server = _server(create_app(config))
+    server = _server(with_latency(create_app(config), latency_ms))
     if on_ready is not None:
         on_ready(base_url)
     try:

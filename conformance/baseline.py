@@ -5,6 +5,7 @@ Format (plain text, one entry a line)::
     # comments and blank lines are ignored
     chat.stream.done-sentinel   upstream proxy strips the sentinel (GW-123)
     errors.unknown-model-rejected
+    gpt-4o-mini:chat.n-choices  that model ignores n (a model matrix entry: MODEL:requirement-id)
 
 A listed failure does not fail the run; an unlisted one does; a listed requirement that now
 passes fails the run as stale, so the list only ever shrinks.
@@ -23,7 +24,7 @@ _ID = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
 
 
 def parse_baseline(text: str, known_ids: Collection[str], *, source: str = "baseline") -> dict[str, str]:
-    """Parse baseline text into ``{requirement id: reason}``.
+    """Parse baseline text into ``{entry: reason}``; an entry is a requirement id or ``MODEL:id``.
 
     Raises:
         BaselineError: a malformed line, an unknown id (with the closest known ids) or a duplicate.
@@ -33,8 +34,11 @@ def parse_baseline(text: str, known_ids: Collection[str], *, source: str = "base
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        rid, _, reason = line.partition(" ")
+        entry, _, reason = line.partition(" ")
+        model, colon, rid = entry.rpartition(":")
         where = f"{source}:{number}"
+        if colon and not model:
+            raise BaselineError(f"{where}: {entry!r} names no model; a model entry is 'MODEL:requirement-id'")
         if not _ID.match(rid):
             raise BaselineError(
                 f"{where}: {rid!r} is not a requirement id; each line is '<requirement-id> [reason]', "
@@ -47,9 +51,9 @@ def parse_baseline(text: str, known_ids: Collection[str], *, source: str = "base
                 f"{where}: unknown requirement id {rid!r}{hint}; "
                 "see `nexhina-conformance list requirements`"
             )
-        if rid in entries:
-            raise BaselineError(f"{where}: {rid!r} is listed twice")
-        entries[rid] = reason.strip()
+        if entry in entries:
+            raise BaselineError(f"{where}: {entry!r} is listed twice")
+        entries[entry] = reason.strip()
     return entries
 
 

@@ -1,6 +1,7 @@
 """The ``nexhina-conformance`` command: a thin layer over pytest and the reference gateway.
 
-Sub-commands: ``run`` (the main job), ``serve`` (the embedded reference on loopback),
+Sub-commands: ``run`` (the main job), ``init`` (discover a gateway, write its target file),
+``merge OUT DIR...`` (the shards of one run into one report), ``serve`` (the embedded reference on loopback),
 ``list requirements|faults|tests``, ``report [DIR]`` (single-file HTML from Allure results),
 ``diff OLD NEW`` (what changed between two runs) and ``spec`` (where the OpenAPI document is).
 Selection, gating, verdicts and reports live in the pytest plugin; this module only builds a
@@ -45,6 +46,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="print the requests per operation and the billable calls the run would send; send nothing")
     run.add_argument("--allow-writes", action="store_true",
                      help="let the platform tests create, change and delete objects on the target")
+    run.add_argument("--model", action="append", default=[], metavar="CAPABILITY=NAME",
+                     help="the model of a capability, e.g. chat=gpt-4o-mini (repeatable; over the target file)")
+    run.add_argument("--models", metavar="all|LIST",
+                     help="the model matrix: every listed model (all) or these (comma-separated), per capability")
+    run.add_argument("--shard", metavar="K/N", help="run shard K of N of the plan (merge them with `merge`)")
+    run.add_argument("--shard-durations", metavar="FILE",
+                     help="JSON {test id: seconds} that weights the split (give every shard the same file)")
     run.add_argument("--show-config", action="store_true", help="print the resolved settings and exit")
     run.add_argument(
         "--compare", metavar="DIR", help="after the run, diff against this earlier report (exit 1 on a regression)"
@@ -59,6 +67,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--latency-ms", type=float, default=0.0, help="simulated round trip added to every request")
     serve.add_argument("--operation-latency", action="append", default=[], metavar="PATH=MS",
                        help="latency of one operation, e.g. /chat/completions=800 (repeatable)")
+    serve.add_argument("--capabilities", help="serve only these capabilities, comma-separated (e.g. chat)")
+    serve.add_argument("--models-per-capability", type=int, default=1, metavar="N",
+                       help="serve N models per capability (ref-chat, ref-chat-2, ...), for the model matrix")
+    serve.add_argument("--model-fault", action="append", default=[], metavar="MODEL=FAULT",
+                       help="a named fault on only for requests naming MODEL (repeatable)")
+    init = sub.add_parser("init", help="discover a gateway and write a target file for it")
+    init.add_argument("--base-url", required=True, help="API root of the gateway, e.g. https://gw.example/v1")
+    init.add_argument("--api-key", help="API key (prefer the NEXHINA_API_KEY environment variable)")
+    init.add_argument("-o", "--output", default="target.toml", help="the target file to write (default target.toml)")
+    init.add_argument("--max-requests", type=int, default=60, help="request budget of the probing (default 60)")
+    init.add_argument("--probe-paid", action="store_true",
+                      help="also probe images and video (each probe is a paid generation)")
+    init.add_argument("--api-key-env", default="NEXHINA_API_KEY",
+                      help="the environment variable the written file reads the key from")
+    init.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    merging = sub.add_parser("merge", help="merge the report directories of the shards of one run")
+    merging.add_argument("out", help="the merged report directory")
+    merging.add_argument("directories", nargs="+", help="the shards' report directories")
     listing = sub.add_parser("list", help="list requirements, faults or tests")
     listing.add_argument("what", choices=("requirements", "faults", "tests"))
     report = sub.add_parser("report", help="render a single-file HTML report from a run's Allure results")
@@ -87,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "init":
+            return _init(args)
+        if args.command == "merge":
+            return _merge(Path(args.out), [Path(d) for d in args.directories])
         if args.command == "list":
             return _list(args.what)
         if args.command == "report":
@@ -116,7 +146,8 @@ def _err(line: str) -> None:
 def pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
     """The pytest arguments ``run`` stands for (the same run as plain pytest with the plugin)."""
     cmd = ["-c", str(_RUN_INI), "--rootdir", str(Path.cwd()), "--pyargs", "conformance.suites"]
-    for flag in ("base_url", "api_key", "target", "profile", "baseline", "seed", "max_duration", "max_requests"):
+    for flag in ("base_url", "api_key", "target", "profile", "baseline", "seed", "max_duration", "max_requests",
+                 "models"):
         value = getattr(args, flag)
         if value is not None:
             cmd.append(f"--nexhina-{flag.replace('_', '-')}={value}")
@@ -127,6 +158,11 @@ def pytest_command(args: argparse.Namespace, report_dir: Path) -> list[str]:
         f"--junitxml={report_dir / 'junit.xml'}",
         f"--alluredir={report_dir / 'allure-results'}",
     ]
+    cmd += [f"--nexhina-model={spec}" for spec in args.model]
+    if args.shard:
+        cmd.append(f"--nexhina-shard={args.shard}")
+    if args.shard_durations:
+        cmd.append(f"--nexhina-shard-durations={args.shard_durations}")
     if args.workers:
         cmd += ["-p", "xdist", "-n", str(args.workers)]
     if getattr(args, "dry_run", False):
@@ -142,12 +178,13 @@ def _run(args: argparse.Namespace) -> int:
 
     from conformance.config import describe
     from conformance.errors import ConformanceError
-    from conformance.target import resolve_settings
+    from conformance.target import model_options, resolve_settings
 
     if args.show_config:
-        names = ("base_url", "api_key", "target", "profile", "seed", "max_duration", "max_requests")
+        names = ("base_url", "api_key", "target", "profile", "seed", "max_duration", "max_requests", "models")
         cli = {k: str(v) for k in names if (v := getattr(args, k))}
         try:
+            cli.update(model_options(args.model))
             settings = resolve_settings(cli, os.environ)
         except ConformanceError as exc:
             _err(f"nexhina-conformance: {exc}")
@@ -159,6 +196,9 @@ def _run(args: argparse.Namespace) -> int:
     if report_dir.exists():
         shutil.rmtree(report_dir / "allure-results", ignore_errors=True)
     code = int(pytest.main(pytest_command(args, report_dir)))
+    if code == int(pytest.ExitCode.NO_TESTS_COLLECTED) and args.shard:
+        _out(f"nexhina-conformance: shard {args.shard} drew no test of the plan (more shards than units of work)")
+        return int(ExitCode.CONFORMANT)
     if code == int(pytest.ExitCode.NO_TESTS_COLLECTED):
         _err("nexhina-conformance: no test was selected (check -k/-m after --)")
         return int(ExitCode.USAGE_ERROR)
@@ -216,6 +256,9 @@ def _serve(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         faults=tuple(args.fault),
         write_target=args.write_target,
+        capabilities=[c.strip() for c in args.capabilities.split(",") if c.strip()] if args.capabilities else None,
+        models_per_capability=args.models_per_capability,
+        model_faults=[tuple(spec.split("=", 1)) for spec in args.model_fault if "=" in spec],
         on_ready=_out,
         latency_ms=args.latency_ms,
         operation_latency_ms=latency,
@@ -236,6 +279,46 @@ def _operation_latency(items: Sequence[str]) -> dict[str, float]:
             raise ConfigError(
                 f"--operation-latency: expected PATH=MS such as /chat/completions=800, got {item!r}") from exc
     return latency
+
+
+def _init(args: argparse.Namespace) -> int:
+    from conformance.discover import discover, probe_settings, render_target_file
+    from conformance.errors import ConformanceError
+    from conformance.transport import Transport
+
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        _err(f"nexhina-conformance: {output} exists; pass --force to overwrite it")
+        return int(ExitCode.USAGE_ERROR)
+    try:
+        settings = probe_settings(args.base_url, args.api_key, os.environ, args.max_requests)
+        with Transport(settings) as transport:
+            found = discover(transport, max_tokens=settings.budgets.max_tokens, probe_paid=args.probe_paid)
+    except ConformanceError as exc:
+        _err(f"nexhina-conformance: {exc}")
+        return int(ExitCode.USAGE_ERROR)
+    output.write_text(render_target_file(found, api_key_env=args.api_key_env), encoding="utf-8")
+    _out(f"wrote {output}: {len(found.models)} capabilities, {len(found.features)} features "
+         f"from {len(found.listed)} listed models in {found.requests} requests")
+    for note in found.notes:
+        _out(f"note: {note}")
+    _out(f"next: review it, then `nexhina-conformance run --target {output}` "
+         f"(the key from the environment variable {args.api_key_env})")
+    return 0
+
+
+def _merge(out: Path, directories: list[Path]) -> int:
+    from conformance.errors import ConformanceError
+    from conformance.merge import merge
+
+    try:
+        result = merge(out, directories)
+    except ConformanceError as exc:
+        _err(f"nexhina-conformance: {exc}")
+        return int(ExitCode.USAGE_ERROR)
+    for line in result.summary:
+        _out(line)
+    return int(result.code)
 
 
 def _list(what: str) -> int:

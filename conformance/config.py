@@ -35,6 +35,7 @@ Environment variables (an empty value counts as not set; other variables, includ
     NEXHINA_STREAM_TIMEOUT     timeouts.stream
     NEXHINA_VIDEO_DEADLINE     timeouts.video_deadline
     NEXHINA_CA_BUNDLE          tls.ca_bundle
+    NEXHINA_MODELS             matrix.models (``all`` or comma-separated model ids)
 
 Layer names recorded in ``Settings.sources``: ``cli``, ``env``, ``file``, ``default`` (an API
 key found through ``target.api_key_env`` counts as ``file``: the file chose it).
@@ -68,6 +69,8 @@ __all__ = [
     "Budgets",
     "Limits",
     "Platform",
+    "Matrix",
+    "MissingSettingError",
     "Properties",
     "Settings",
     "TLS",
@@ -189,6 +192,15 @@ class TLS:
 
 
 @dataclass(frozen=True, slots=True)
+class Matrix:
+    """The model matrix: ``models`` (``("all",)``, model ids, or empty: one model per
+    capability) and ``rules`` (capability -> model-name patterns that map a model to it)."""
+
+    models: tuple[str, ...] = ()
+    rules: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
 class Properties:
     """Settings of the Schemathesis property phase."""
 
@@ -219,6 +231,7 @@ class Settings:
     platform: Platform = Platform()
     profile: str = "full"
     allow_writes: bool = False
+    matrix: Matrix = Matrix()
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
     def secrets(self) -> tuple[str, ...]:
@@ -321,6 +334,27 @@ def _features(value: object, as_text: bool) -> object:
     return frozenset(str(item).strip() for item in items)
 
 
+def _model_list(value: object, as_text: bool) -> object:
+    """``all`` or model ids (a list, or comma-separated text): the model matrix's selection."""
+    if isinstance(value, str):
+        items: list[object] = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise _Bad('expected "all" or a list of model ids')
+    if not items or not all(isinstance(item, str) and item.strip() for item in items):
+        raise _Bad('expected "all" or a list of model ids')
+    return tuple(dict.fromkeys(str(item).strip() for item in items))
+
+
+def _patterns(value: object, as_text: bool) -> object:
+    if isinstance(value, str) and as_text:
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise _Bad("expected a list of model-name patterns (shell wildcards, e.g. \"gpt-*\")")
+    return tuple(str(v).strip() for v in value)
+
+
 def _optional_path(value: object, as_text: bool) -> object:
     if not isinstance(value, str):
         raise _Bad("expected a path string")
@@ -339,6 +373,8 @@ _KEYS: tuple[_Key, ...] = (
     *(_Key(f"models.{cap}", _text) for cap in CAPABILITIES),
     *(_Key(f"keys.{name}", _text, secret=True) for name in _SECRET_KEY_NAMES),
     _Key("keys.model_restricted_model", _text),
+    _Key("matrix.models", _model_list, (), env="NEXHINA_MODELS"),
+    *(_Key(f"matrix.{cap}", _patterns, ()) for cap in CAPABILITIES),
     _Key("limits.rate_limit_requests", _number(int, 1)),
     _Key("limits.rate_limit_window_seconds", _POS),
     _Key("limits.body_limit_bytes", _number(int, 1)),
@@ -373,11 +409,31 @@ _API_KEY_ENV = "target.api_key_env"   # file-only indirection, not a setting of 
 # --------------------------------------------------------------------------- resolution
 
 
+class MissingSettingError(ConfigError):
+    """A declared feature lacks a setting it needs (``feature``; ``missing``: the dotted keys)."""
+
+    def __init__(self, message: str, feature: str, missing: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.feature = feature
+        self.missing = missing
+
+
+#: Dotted keys the ``run`` command line sets under another name.
+_CLI_FLAGS: Mapping[str, str] = MappingProxyType({
+    "target.base_url": "--base-url", "target.api_key": "--api-key", "profile": "--profile",
+    "properties.seed": "--seed", "matrix.models": "--models",
+})
+
+
 def _where(layer: str, name: str, file_name: str | None) -> str:
     if layer == "cli":
-        return f"CLI option {name!r}"
+        if name.startswith("models."):
+            return f"CLI option '--model {name.partition('.')[2]}=...'"
+        return f"CLI option {_CLI_FLAGS.get(name, name)!r}"
     if layer == "env":
         return f"environment variable {name}"
+    if layer == "default":
+        return f"the built-in default of {name} (no target file, option or environment variable set it)"
     section, _, key = name.partition(".")
     return f"target file {file_name or '<target file>'} [{section}] {key}"
 
@@ -539,11 +595,17 @@ def _check_feature_prerequisites(
             needs = (*needs, f"models.{_FEATURE_CAPABILITY[feature]}")
         missing = [name for name in needs if values.get(name) is None]
         if missing:
-            where = _where(sources["target.features"], "target.features", file_name)
-            raise ConfigError(
+            layer = sources["target.features"]
+            where = _where(layer, "NEXHINA_FEATURES" if layer == "env" else "target.features", file_name)
+            raise MissingSettingError(
                 f"target.features: {feature!r} is declared in {where} but {', '.join(missing)} "
-                "is not set; set it or do not declare the feature"
+                "is not set; set it or do not declare the feature", feature, tuple(missing)
             )
+
+
+def target_models(value: object) -> tuple[str, ...]:
+    """The parsed ``matrix.models`` value as a tuple of strings."""
+    return tuple(str(v) for v in value) if isinstance(value, (tuple, list)) else ()
 
 
 def _build(values: Mapping[str, object], sources: Mapping[str, str]) -> Settings:
@@ -560,6 +622,8 @@ def _build(values: Mapping[str, object], sources: Mapping[str, str]) -> Settings
         properties=Properties(**group("properties")), platform=Platform(**group("platform")),
         profile=str(values["profile"]),
         allow_writes=bool(values["allow_writes"]), sources=MappingProxyType(dict(sources)),
+        matrix=Matrix(models=tuple(target_models(values["matrix.models"])),
+                      rules=MappingProxyType({cap: p for cap, p in group("matrix").items() if cap != "models" and p})),
     )
 
 
@@ -597,6 +661,8 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         "profile": settings.profile,
         "allow_writes": settings.allow_writes,
     }
+    flat["matrix.models"] = ",".join(settings.matrix.models) or None
+    flat.update({f"matrix.{cap}": ",".join(settings.matrix.rules.get(cap, ())) or None for cap in CAPABILITIES})
     groups = {"keys": settings.keys, "limits": settings.limits, "budgets": settings.budgets,
               "timeouts": settings.timeouts, "tls": settings.tls, "properties": settings.properties,
               "platform": settings.platform}

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from conformance import __version__
+from conformance import __version__, shard
 from conformance.allure_requirements import write_requirement_results
 from conformance.artefacts import copy_decisions, save_uploads
 from conformance.baseline import load_baseline
@@ -34,6 +34,7 @@ from conformance.errors import BudgetExceeded, ConformanceError, TransportError
 from conformance.html_summary import write_summary
 from conformance.ledger import Ledger, billable_count
 from conformance.model import Level, printable
+from conformance.model_matrix import baselined_for, expand_baseline
 from conformance.recorder import VerdictRecorder
 from conformance.report import (
     RunFacts,
@@ -45,7 +46,14 @@ from conformance.report import (
 )
 from conformance.requirements import Catalogue, load_catalogue
 from conformance.stopped_run import preflight_record, write_allure_stopped
-from conformance.target import PreflightFailure, TargetSession, dry_run_settings, preflight, resolve_settings
+from conformance.target import (
+    PreflightFailure,
+    TargetSession,
+    dry_run_settings,
+    model_options,
+    preflight,
+    resolve_settings,
+)
 from conformance.verdicts import (
     TEST_ERROR,
     TEST_NOT_RUN,
@@ -108,6 +116,7 @@ _OPTIONS: tuple[tuple[str, str], ...] = (
     ("max_duration", "seconds for the whole run; then the remaining tests are NOT_RUN (budgets.max_duration)"),
     ("max_requests", "request budget of the whole run, all workers together (budgets.max_requests)"),
     ("allow_writes", "true to let platform tests create, change and delete objects (default false)"),
+    ("models", "the model matrix: all (every listed model) or comma-separated model ids"),
 )
 
 
@@ -120,6 +129,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(f"--nexhina-{name.replace('_', '-')}", dest=f"nexhina_{name}", default=None, help=help_text)
         if name != "api_key":
             parser.addini(f"nexhina_{name}", help_text, default=None)
+    shard.add_options(group)
+    group.addoption("--nexhina-model", dest="nexhina_model", action="append", default=[],
+                    metavar="CAPABILITY=NAME", help="the model of a capability (repeatable; over the target file)")
 
 
 def _option(config: pytest.Config, name: str) -> str | None:
@@ -140,18 +152,31 @@ def pytest_configure(config: pytest.Config) -> None:
     cli = {name: _option(config, name) for name, _ in _OPTIONS}
     try:
         catalogue = load_catalogue()
-        settings = resolve_settings({k: v for k, v in cli.items() if v is not None}, os.environ)
+        given = {k: v for k, v in cli.items() if v is not None}
+        settings = resolve_settings({**given, **model_options(config.getoption("nexhina_model") or [])},
+                                    os.environ)
         dry_run_of = settings.base_url or "the embedded reference" if config.getoption("nexhina_dry_run") else None
         if dry_run_of is not None:
             settings = dry_run_settings(settings)
         baseline_path = cli.get("baseline")
         baseline = load_baseline(Path(baseline_path), catalogue.ids()) if baseline_path else {}
+        shard_text = config.getoption("nexhina_shard", None)
+        spec = shard.parse_shard(str(shard_text)) if shard_text else None
+        durations = shard.load_durations(config.getoption("nexhina_shard_durations", None))
     except ConformanceError as exc:
         raise pytest.UsageError(f"nexhina-conformance: {exc}") from exc
+    if spec is not None:
+        settings = shard.divided_budget(settings, spec.count)
     state = RunState(settings=settings, catalogue=catalogue, baseline=baseline, dry_run_of=dry_run_of)
     _open_ledger(config, state)
     config.stash[STATE] = state
     config.pluginmanager.register(RunHooks(config), "nexhina-run")
+    if spec is not None:
+        config.pluginmanager.register(shard.ShardHooks(spec, durations, baseline), "nexhina-shard")
+    if settings.matrix.models:
+        from conformance.model_matrix import MatrixHooks
+
+        config.pluginmanager.register(MatrixHooks(settings), "nexhina-model-matrix")
 
 
 def _open_ledger(config: pytest.Config, state: RunState) -> None:
@@ -376,7 +401,8 @@ def pytest_runtest_makereport(
     if recorder is not None and recorder.observed:
         save_uploads(_report_dir(item.config), (o.exchange for o in recorder.observed if o.exchange is not None))
     must_failed = {v.requirement for v in record.violations if state.catalogue[v.requirement].level is Level.MUST}
-    if report.failed and record.outcome == TEST_VIOLATED and must_failed and must_failed <= state.baseline.keys():
+    known = baselined_for(state.baseline, item.nodeid)
+    if report.failed and record.outcome == TEST_VIOLATED and must_failed and must_failed <= known:
         # Known deviation: shown as xfail, so the run's output stays readable; verdict stays FAIL.
         report.outcome = "skipped"
         report.wasxfail = "baselined: " + ", ".join(sorted(must_failed))
@@ -454,7 +480,8 @@ class RunHooks:
             state.requests_sent = int(cost["sent"])   # the shared count: every worker, retries, preflight
         writing = time.monotonic()
         results = aggregate(state.records, state.catalogue)
-        stale = apply_baseline(results, state.baseline)
+        baselined, model_stale = expand_baseline(state.records, state.catalogue, state.baseline)
+        stale = apply_baseline(results, baselined) + model_stale
         code = gate(results, stale)
         if stopped is not None:
             code = ExitCode.HARNESS_ERROR   # an incomplete run certifies nothing (D35)
@@ -470,7 +497,7 @@ class RunHooks:
                              "the embedded reference sends:"] + _cost_lines(facts)
             session.exitstatus = int(ExitCode.CONFORMANT if stopped is None else ExitCode.HARNESS_ERROR)
             return
-        report_dir = _report_dir(config)
+        report_dir = state.report_dir = _report_dir(config)
         write_reports(report_dir, results, facts)
         copy_decisions(report_dir)
         document = build_report(results, facts)
@@ -614,6 +641,11 @@ def _facts(config: pytest.Config, state: RunState, code: ExitCode, stale: list[s
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def report_dir_of(config: pytest.Config) -> Path:
+    """The run's report directory: where the reports went, else the one it names (or a new one)."""
+    return config.stash[STATE].report_dir or _report_dir(config)
 
 
 def _report_dir(config: pytest.Config) -> Path:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.config import Settings, load_target_file, resolve
-from conformance.errors import ConnectError, TransportError, TransportTimeout
+from conformance.config import CAPABILITIES, MissingSettingError, Settings, load_target_file, resolve
+from conformance.errors import ConfigError, ConnectError, TransportError, TransportTimeout
 from conformance.ledger import Ledger
 from conformance.transport import Transport
 
@@ -34,6 +34,7 @@ _CLI_KEYS = {
     "max_duration": "budgets.max_duration",
     "max_requests": "budgets.max_requests",
     "allow_writes": "allow_writes",
+    "models": "matrix.models",
 }
 
 
@@ -58,12 +59,52 @@ def resolve_settings(cli: Mapping[str, str], environ: Mapping[str, str]) -> Sett
     target_path = cli.get("target") or environ.get("NEXHINA_TARGET")
     file_layer: dict[str, object] = load_target_file(Path(target_path)) if target_path else {}
     cli_layer = {_CLI_KEYS[k]: v for k, v in cli.items() if k in _CLI_KEYS}
+    cli_layer.update({k: v for k, v in cli.items() if k.startswith("models.")})
     has_url = "target.base_url" in cli_layer or environ.get("NEXHINA_BASE_URL") or _file_url(file_layer)
     if not has_url:
         file_layer = _merge(embedded_reference_layer(), file_layer)
         # The embedded reference is ours to write to: its run certifies the writes too (D51).
         cli_layer.setdefault("allow_writes", "true")
-    return resolve(cli_layer, environ, file_layer, file_name=target_path or "embedded reference")
+    file_name = target_path or (None if has_url else "(the embedded reference's own description)")
+    try:
+        return resolve(cli_layer, environ, file_layer, file_name=file_name)
+    except MissingSettingError as exc:
+        if target_path or not has_url or not all(name.startswith("models.") for name in exc.missing):
+            raise
+        raise ConfigError(_first_run_hint(exc, cli_layer, environ)) from None
+
+
+def model_options(specs: Sequence[str]) -> dict[str, str]:
+    """``--model CAPABILITY=NAME`` options as CLI-layer keys (``models.chat``); a bad one is a ConfigError."""
+    found: dict[str, str] = {}
+    for spec in specs:
+        capability, sep, name = spec.partition("=")
+        capability, name = capability.strip(), name.strip()
+        if not sep or not name or capability not in CAPABILITIES:
+            raise ConfigError(f"--model {spec!r}: expected CAPABILITY=NAME with a capability among "
+                              f"{', '.join(CAPABILITIES)}")
+        found[f"models.{capability}"] = name
+    return found
+
+
+def _first_run_hint(exc: MissingSettingError, cli_layer: Mapping[str, object], environ: Mapping[str, str]) -> str:
+    """What to do when a run has a base URL but no target file and no model (lists the offered models)."""
+    from conformance.discover import offered_models, probe_settings
+
+    capability = exc.missing[0].partition(".")[2]
+    url = str(cli_layer.get("target.base_url") or environ.get("NEXHINA_BASE_URL"))
+    key = cli_layer.get("target.api_key")
+    try:
+        settings = probe_settings(url, str(key) if key else None, environ, max_requests=1)
+        with Transport(settings) as probe:
+            listed = offered_models(probe)
+        offered = f"the target lists {len(listed)} model(s): {', '.join(listed) or '(none)'}"
+    except (ConfigError, TransportError) as problem:
+        offered = f"its models could not be listed ({problem})"
+    return (f"{exc}.\nNo target file says which models this gateway serves; {offered}.\n"
+            f"Either run `nexhina-conformance init --base-url {url}` to discover them and write a target "
+            f"file (then `run --target target.toml`), or name them: `--model {capability}=NAME` "
+            "(repeatable, one per capability).")
 
 
 def dry_run_settings(settings: Settings) -> Settings:

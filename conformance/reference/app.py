@@ -43,7 +43,6 @@ from conformance.reference.http_errors import (
     unknown_path,
 )
 from conformance.reference.keys import KeyRing, KeyState, RateLimiter
-from conformance.reference.models import MODELS
 from conformance.reference.operations import (
     ROUTES,
     Call,
@@ -186,7 +185,10 @@ class Gateway:
             if faults.on("errors.wrong-method-405"):
                 raise unknown_path(method, path)
             raise method_not_allowed(method, path, sorted(operations))
-        return await self._serve(request, operations[method], params, faults)
+        operation = operations[method]
+        if operation.capability is not None and not self.config.serves(operation.capability):
+            raise unknown_path(method, path)   # a gateway that does not route this capability
+        return await self._serve(request, operation, params, faults)
 
     def _asset(self, method: str, path: str) -> Response:
         if method != "GET":
@@ -215,6 +217,9 @@ class Gateway:
         body, fields, upload = await self._parse(request, raw, op, faults)
         if op.capability is not None:
             model = self._check_model(op, body, state, faults)
+            scoped = self.config.faults_of_model(model)
+            if scoped:
+                faults = FaultSet(faults.names | scoped)
             self.accounting.check_model(token, body.get("model", model), faults)
             if op.body == "json":
                 body = {**body, "model": model}
@@ -224,9 +229,10 @@ class Gateway:
         if faults.on("errors.no-server-error") and isinstance(temperature, (int, float)) and temperature > 1:
             raise ApiError(500, "Internal server error.", "server_error")
         if op.engine == "models_list":
-            return self._models_json(models_api.list_models(faults), faults)
+            return self._models_json(models_api.list_models(faults, self.config.model_ids()), faults)
         if op.engine == "models_retrieve":
-            return self._models_json(models_api.retrieve_model(params["model"], faults), faults)
+            found = models_api.retrieve_model(params["model"], faults, self.config.model_ids())
+            return self._models_json(found, faults)
         call = Call(faults, _public_base(request), body, fields, upload, params)
         try:
             result = call_engine(self.engines, op, call)
@@ -327,11 +333,11 @@ class Gateway:
 
     def _check_model(self, op: Operation, body: dict[str, Any], state: KeyState, faults: FaultSet) -> str:
         assert op.capability is not None
-        served = MODELS[op.capability]
-        model = body.get("model", served)  # the schema decides whether model may be left out
-        if model != served:
+        served = self.config.models_for(op.capability)
+        model = body.get("model", served[0])  # the schema decides whether model may be left out
+        if model not in served:
             if faults.on("errors.unknown-model-rejected"):
-                return served
+                return served[0]
             error = model_not_found(model, op.capability)
             if faults.on("errors.no-error-in-2xx") and op.path == "/chat/completions":
                 raise Answer(json_response(error.envelope(), 200))
@@ -342,7 +348,7 @@ class Gateway:
                 and not faults.on("auth.model-restricted")):
             raise ApiError(403, f"This API key is not allowed to use the model {model!r}.", "permission_error",
                            param="model", code="model_not_allowed")
-        return served
+        return str(model)
 
     def _models_json(self, payload: object, faults: FaultSet) -> Response:
         media_type = "text/html" if faults.on("errors.documented-content-type") else "application/json"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from conformance.errors import ConfigError
 from conformance.reference.faultset import NO_FAULTS, FaultSet
+from conformance.reference.models import MODELS, variants
 
 DEFAULT_API_KEY = "sk-nexhina-reference"
 DEFAULT_DISABLED_KEY = "sk-nexhina-reference-disabled"
@@ -42,6 +43,13 @@ class ReferenceConfig:
         latency_ms: simulated round trip: every request waits this long before it is handled.
         operation_latency_ms: (path suffix, ms) pairs that replace ``latency_ms`` for the
             requests of one operation, e.g. ``(("/chat/completions", 800.0),)``.
+        capabilities: the capabilities (``models.MODELS`` keys) served; None = all. The
+            endpoints of the others answer 404 like an unknown path and their models are
+            not listed (a gateway that routes only some capabilities, for ``init``).
+        models_per_capability: how many models each capability serves (``models.variants``:
+            the usual model, then synthetic copies), for the model matrix and its benchmark.
+        model_faults: (model, fault name) pairs: a fault switched on only for requests
+            naming that model (a route that is broken for one model).
 
     The keys are left out of ``repr`` so that a user-chosen key never reaches a log.
     """
@@ -60,6 +68,9 @@ class ReferenceConfig:
     faults: FaultSet = NO_FAULTS
     latency_ms: float = 0.0
     operation_latency_ms: tuple[tuple[str, float], ...] = ()
+    capabilities: frozenset[str] | None = None
+    models_per_capability: int = 1
+    model_faults: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         keys = self.keys_by_role()
@@ -77,8 +88,29 @@ class ReferenceConfig:
             raise ConfigError(f"body_limit_bytes must be >= 1024, got {self.body_limit_bytes}")
         if self.latency_ms < 0 or any(ms < 0 for _, ms in self.operation_latency_ms):
             raise ConfigError(f"latency must be >= 0 ms, got {self.latency_ms}, {self.operation_latency_ms}")
+        unknown = sorted((self.capabilities or frozenset()) - set(MODELS))
+        if unknown:
+            raise ConfigError(f"unknown capability {unknown[0]!r}; known: {', '.join(MODELS)}")
+        if self.models_per_capability < 1:
+            raise ConfigError(f"models_per_capability must be >= 1, got {self.models_per_capability}")
         if self.video_polls_to_complete < 0:
             raise ConfigError(f"video_polls_to_complete must be >= 0, got {self.video_polls_to_complete}")
+
+    def serves(self, capability: str) -> bool:
+        """Whether this gateway routes ``capability`` (its endpoint and its model)."""
+        return self.capabilities is None or capability in self.capabilities
+
+    def models_for(self, capability: str) -> list[str]:
+        """The models that serve ``capability`` (the first is its default)."""
+        return variants(capability, self.models_per_capability)
+
+    def model_ids(self) -> list[str]:
+        """The distinct model ids this gateway serves, sorted (what ``GET /models`` lists)."""
+        return sorted({model for cap in MODELS if self.serves(cap) for model in self.models_for(cap)})
+
+    def faults_of_model(self, model: str) -> frozenset[str]:
+        """The faults switched on for requests that name ``model``."""
+        return frozenset(name for scoped, name in self.model_faults if scoped == model)
 
     def keys_by_role(self) -> dict[str, str]:
         """Every configured key by its role name (``api_key``, ``disabled_key``, ...)."""

@@ -26,6 +26,13 @@ MODEL_CREATED: Final[int] = 1_767_225_600
 OWNED_BY: Final[str] = "nexhina-reference"
 
 
+def variants(capability: str, per_capability: int = 1) -> list[str]:
+    """The models of ``capability`` when the reference serves ``per_capability`` of each:
+    the capability's own model first, then synthetic copies ``<model>-2`` ... ``<model>-N``."""
+    base = MODELS[capability]
+    return [base, *(f"{base}-{i}" for i in range(2, per_capability + 1))]
+
+
 def all_model_ids() -> list[str]:
     """Every distinct model id, sorted."""
     return sorted(set(MODELS.values()))

@@ -24,9 +24,9 @@ def model_object(model_id: str, faults: FaultSet) -> dict[str, Any]:
     return {"id": model_id, "object": "model", "created": created, "owned_by": OWNED_BY}
 
 
-def list_models(faults: FaultSet) -> dict[str, Any]:
-    """The ModelList of every served model."""
-    ids = all_model_ids()
+def list_models(faults: FaultSet, served: list[str] | None = None) -> dict[str, Any]:
+    """The ModelList of every served model (``served``: those ids; default every model)."""
+    ids = all_model_ids() if served is None else served
     if faults.on("models.list.declared-models"):
         ids = [i for i in ids if i != _DROPPED]
     listing = {"object": "list", "data": [model_object(i, faults) for i in ids]}
@@ -35,8 +35,8 @@ def list_models(faults: FaultSet) -> dict[str, Any]:
     return listing
 
 
-def retrieve_model(model_id: str, faults: FaultSet) -> dict[str, Any]:
-    """The Model ``model_id``; 404 envelope when it is not served.
+def retrieve_model(model_id: str, faults: FaultSet, served: list[str] | None = None) -> dict[str, Any]:
+    """The Model ``model_id``; 404 envelope when it is not served (``served``: as in `list_models`).
 
     Raises:
         ApiError: 404 ``model_not_found`` for an unknown id.
@@ -44,7 +44,7 @@ def retrieve_model(model_id: str, faults: FaultSet) -> dict[str, Any]:
     """
     # Retrieval must not inherit the list's own shape fault (that would break a second id).
     plain = FaultSet(faults.names - {"models.list.model-shape"})
-    if model_id not in all_model_ids():
+    if model_id not in (all_model_ids() if served is None else served):
         error = ApiError(404, f"The model {model_id!r} does not exist.", param="model", code="model_not_found")
         if faults.on("models.retrieve.unknown-404"):
             return model_object(model_id, plain)

@@ -49,6 +49,9 @@ def serve(
     faults: Iterable[str] = (),
     write_target: str | Path | None = None,
     *,
+    capabilities: Iterable[str] | None = None,
+    models_per_capability: int = 1,
+    model_faults: Iterable[tuple[str, str]] = (),
     on_ready: Callable[[str], None] | None = None,
     latency_ms: float = 0.0,
     operation_latency_ms: Mapping[str, float] | None = None,
@@ -61,15 +64,27 @@ def serve(
         api_key: the valid key (default ``sk-nexhina-reference``).
         faults: fault names switched on for every request.
         write_target: when given, the target file for this server is written there.
+        capabilities: serve only these capabilities (None: all), as a gateway routing few.
+        models_per_capability: serve this many models per capability (``ReferenceConfig``).
+        model_faults: (model, fault) pairs: faults on only for requests naming that model.
         on_ready: called with the base URL once the socket listens (the CLI prints it).
         latency_ms: simulated round trip added to every request.
         operation_latency_ms: per operation path suffix, a latency replacing ``latency_ms``.
 
     Raises:
-        ConfigError: a non-loopback host, an unknown fault or a bad key.
+        ConfigError: a non-loopback host, an unknown fault or capability, a bad key, or
+            ``write_target`` with ``capabilities`` (that file would declare every capability;
+            ``nexhina-conformance init`` writes the file of such a server).
     """
-    config = ReferenceConfig(faults=parse_faults(faults), latency_ms=latency_ms,
-                             operation_latency_ms=tuple((operation_latency_ms or {}).items()))
+    served = None if capabilities is None else frozenset(capabilities)
+    if served is not None and write_target is not None:
+        raise ConfigError("--write-target describes every capability; with --capabilities use "
+                          "`nexhina-conformance init --base-url URL` to write the target file")
+    scoped = tuple((model, name) for model, name in model_faults)
+    parse_faults(name for _, name in scoped)   # unknown fault names fail here, not per request
+    config = ReferenceConfig(faults=parse_faults(faults), capabilities=served,
+                             models_per_capability=models_per_capability, model_faults=scoped,
+                             latency_ms=latency_ms, operation_latency_ms=tuple((operation_latency_ms or {}).items()))
     if api_key:
         config = dataclasses.replace(config, api_key=api_key)
     sock = _listen(host, port)

@@ -1,0 +1,58 @@
+"""One run against a target versus the same run as 3 shards plus `merge`: identical verdicts.
+
+Request counts must agree too, apart from each shard's own preflight (one GET /models).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conformance.reference.config import ReferenceConfig
+from conformance.reference.server import running_reference, target_file_text
+
+SELECT = ["--", "-q", "-p", "no:cacheprovider", "-k", "not test_properties"]
+
+
+def _cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "conformance.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, check=False)
+
+
+def _report(directory: Path) -> dict[str, object]:
+    report = json.loads((directory / "conformance-report.json").read_text())
+    assert isinstance(report, dict)
+    return report
+
+
+def _verdicts(report: dict[str, object]) -> dict[str, str]:
+    requirements = report["requirements"]
+    assert isinstance(requirements, list)
+    return {r["id"]: r["verdict"] for r in requirements}
+
+
+def test_three_shards_merge_to_the_unsharded_run(tmp_path: Path) -> None:
+    config = ReferenceConfig()
+    with running_reference(config) as url:
+        (tmp_path / "t.toml").write_text(target_file_text(url, config))
+        whole = _cli(tmp_path, "run", "--target", "t.toml", "--report-dir", "whole", *SELECT)
+        assert whole.returncode == 0, whole.stdout[-2000:] + whole.stderr[-2000:]
+        for k in (1, 2, 3):
+            part = _cli(tmp_path, "run", "--target", "t.toml", "--shard", f"{k}/3", "--report-dir", f"s{k}", *SELECT)
+            assert part.returncode == 0, part.stdout[-2000:] + part.stderr[-2000:]
+    merged = _cli(tmp_path, "merge", "merged", "s1", "s2", "s3")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    one, three = _report(tmp_path / "whole"), _report(tmp_path / "merged")
+    assert _verdicts(three) == _verdicts(one)
+    assert three["profiles"] == one["profiles"]
+    facts = json.loads((tmp_path / "merged" / "merge.json").read_text())
+    assert facts["requests_sent"] == one["run"]["requests_sent"]  # type: ignore[index]
+    assert facts["preflight_requests"] == 3
+    assert all(s["tests"] > 0 for s in facts["shards"])
+    assert (tmp_path / "merged" / "junit.xml").read_text().count("<testcase") == sum(
+        (tmp_path / f"s{k}" / "junit.xml").read_text().count("<testcase") for k in (1, 2, 3))
+    assert any((tmp_path / "merged" / "allure-results").glob("*-result.json"))
+    refused = _cli(tmp_path, "merge", "bad", "s1", "s2")
+    assert refused.returncode == 4 and "not covered" in refused.stderr

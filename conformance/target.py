@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.config import Settings, load_target_file, resolve
-from conformance.errors import ConnectError, TransportError, TransportTimeout
+from conformance.config import Settings, UpstreamSettings, load_target_file, resolve
+from conformance.errors import ConfigError, ConnectError, TransportError, TransportTimeout
 from conformance.transport import Transport
+from conformance.upstream.server import Upstream
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,23 +85,51 @@ class TargetSession:
         self.settings = settings
         self.transport = transport
         self._stack = stack
+        #: The run's scripted upstream (relay lane), or None without ``[upstream]``.
+        self.upstream: Upstream | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> TargetSession:
         """Start the embedded reference if needed and build the transport (the plugin ran the preflight)."""
         stack = contextlib.ExitStack()
+        upstream = None
+        if settings.upstream is not None:
+            upstream = stack.enter_context(_start_upstream(settings.upstream))
+            public = settings.upstream.public_url or upstream.url
+            settings = dataclasses.replace(settings, upstream=dataclasses.replace(settings.upstream, public_url=public))
         if settings.base_url is None:
             from conformance.reference.config import ReferenceConfig
             from conformance.reference.server import running_reference
 
-            base_url = stack.enter_context(running_reference(ReferenceConfig()))
+            config = ReferenceConfig()
+            if settings.upstream is not None:
+                config = dataclasses.replace(config, upstream_url=settings.upstream.public_url,
+                                             channel_key=settings.upstream.key,
+                                             relay_timeout=settings.upstream.gateway_timeout)
+            base_url = stack.enter_context(running_reference(config))
             settings = dataclasses.replace(settings, base_url=base_url)
         transport = stack.enter_context(Transport(settings))
-        return cls(settings, transport, stack)
+        session = cls(settings, transport, stack)
+        session.upstream = upstream
+        return session
 
     def close(self) -> None:
         """Close the transport and stop the embedded reference."""
         self._stack.close()
+
+
+def _start_upstream(upstream: UpstreamSettings) -> contextlib.AbstractContextManager[Upstream]:
+    """The run's scripted upstream on ``upstream.listen`` (slow script: past the gateway timeout)."""
+    from conformance.upstream.app import UpstreamConfig
+    from conformance.upstream.markers import new_run_id
+    from conformance.upstream.server import parse_listen, running_upstream
+
+    try:
+        parse_listen(upstream.listen)
+    except ValueError as exc:
+        raise ConfigError(f"upstream.listen: {exc}") from exc
+    config = UpstreamConfig(upstream.key, new_run_id(), slow_delay=upstream.gateway_timeout + 1.0)
+    return running_upstream(upstream.listen, config)
 
 
 def preflight(settings: Settings) -> None:

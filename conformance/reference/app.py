@@ -53,6 +53,7 @@ from conformance.reference.operations import (
     call_engine,
     match,
 )
+from conformance.reference.relay import Relay, forward_or_passthrough
 from conformance.reference.validation import RequestSchemas, coerce_form
 
 logger = logging.getLogger("conformance.reference.app")
@@ -120,6 +121,8 @@ class Gateway:
         self.known_faults = known_faults
         self.keys = KeyRing.from_config(config)
         self.limiter = RateLimiter(config.rate_limit_requests, config.rate_limit_window_seconds)
+        self.relay = (Relay(config.upstream_url, config.channel_key, config.relay_timeout)
+                      if config.upstream_url else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -189,6 +192,8 @@ class Gateway:
         if oversize:
             raise body_too_large(self.config.body_limit_bytes)
         body, fields, upload = await self._parse(request, raw, op, faults)
+        if self.relay is not None and self.relay.handles(op.path, body):
+            return await forward_or_passthrough(self.relay, op.path, body, key, faults)
         if op.capability is not None:
             model = self._check_model(op, body, state, faults)
             if op.body == "json":
@@ -230,7 +235,8 @@ class Gateway:
             if faults.on("auth.unknown-key"):
                 raise ApiError(403, "Access denied.", "permission_error", code="invalid_api_key")
             code = None if faults.on("auth.unknown-key-code") else "invalid_api_key"
-            raise ApiError(401, "Incorrect API key provided.", code=code)
+            shown = key if faults.on("auth.key-not-echoed") else _masked(key)
+            raise ApiError(401, f"Incorrect API key provided: {shown}.", code=code)
         _refuse_key_state(state, faults)
         return key, state
 
@@ -334,6 +340,11 @@ def _refuse_key_state(state: KeyState, faults: FaultSet) -> None:
         code = "quota_exceeded" if faults.on("auth.exhausted-key-code") else "insufficient_quota"
         raise ApiError(429, "You exceeded your current quota, please check your plan and billing details.",
                        "insufficient_quota", code=code)
+
+
+def _masked(key: str) -> str:
+    """A key as an error may show it: a few characters at each end (new-api's habit)."""
+    return f"{key[:3]}***{key[-3:]}" if len(key) > 8 else "***"
 
 
 def _public_base(request: Request) -> str:

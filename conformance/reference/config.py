@@ -23,6 +23,10 @@ DEFAULT_RATE_LIMIT_REQUESTS = 5
 DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 2.0
 DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
 DEFAULT_VIDEO_POLLS = 2
+#: The channel key the reference sends to its upstream in relay mode.
+DEFAULT_CHANNEL_KEY = "sk-nxc-upstream-channel"
+#: The declared upstream timeout of the reference in relay mode, seconds.
+DEFAULT_RELAY_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class ReferenceConfig:
         body_limit_bytes: request bodies over this size get 413.
         video_polls_to_complete: how many GETs a video task needs to complete.
         faults: faults switched on for every request (path faults add to these).
+        upstream_url: relay mode: the upstream base URL relay models are forwarded to.
+        channel_key: the key sent to the upstream (never a client key).
+        relay_timeout: the declared upstream timeout; a slower upstream gets 504.
 
     The keys are left out of ``repr`` so that a user-chosen key never reaches a log.
     """
@@ -55,6 +62,9 @@ class ReferenceConfig:
     body_limit_bytes: int = DEFAULT_BODY_LIMIT_BYTES
     video_polls_to_complete: int = DEFAULT_VIDEO_POLLS
     faults: FaultSet = NO_FAULTS
+    upstream_url: str | None = None
+    channel_key: str = field(default=DEFAULT_CHANNEL_KEY, repr=False)
+    relay_timeout: float = DEFAULT_RELAY_TIMEOUT
 
     def __post_init__(self) -> None:
         keys = self.keys_by_role()
@@ -70,6 +80,8 @@ class ReferenceConfig:
         if self.body_limit_bytes < 1024:
             # Below 1 KiB even the suite's ordinary requests would be refused.
             raise ConfigError(f"body_limit_bytes must be >= 1024, got {self.body_limit_bytes}")
+        if self.relay_timeout <= 0:
+            raise ConfigError(f"relay_timeout must be > 0, got {self.relay_timeout}")
         if self.video_polls_to_complete < 0:
             raise ConfigError(f"video_polls_to_complete must be >= 0, got {self.video_polls_to_complete}")
 

@@ -15,6 +15,7 @@ import logging
 import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from conformance.reference.app import create_app
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.faults import parse_faults
 from conformance.reference.models import MODELS
+from conformance.reference.relay import RELAY_CAPABILITIES
 
 logger = logging.getLogger("conformance.reference.server")
 
@@ -127,6 +129,9 @@ def target_file_text(base_url: str, config: ReferenceConfig) -> str:
         "",
         "[models]",
         *(f"{cap} = {_toml(model)}" for cap, model in MODELS.items()),
+        *(f"relay_{cap} = {_toml(model)}" for cap, model in RELAY_CAPABILITIES.items()),
+        "",
+        *_upstream_lines(config),
         "",
         "[keys]",
         f"disabled = {_toml(config.disabled_key)}",
@@ -149,6 +154,22 @@ def target_file_text(base_url: str, config: ReferenceConfig) -> str:
         *(f"{name} = {value}" for name, value in _BUDGETS.items()),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _upstream_lines(config: ReferenceConfig) -> list[str]:
+    """The ``[upstream]`` table: where the suite's scripted upstream listens, and its key.
+
+    With ``config.upstream_url`` (``serve --upstream URL``) the suite listens where the
+    reference forwards; without it (the embedded run) on a free port the run passes on.
+    """
+    lines = ["[upstream]"]
+    if config.upstream_url:
+        netloc = urllib.parse.urlsplit(config.upstream_url).netloc
+        lines += [f"listen = {_toml(netloc)}", f"public_url = {_toml(config.upstream_url)}"]
+    else:
+        lines.append(f"listen = {_toml('127.0.0.1:0')}")
+    lines += [f"key = {_toml(config.channel_key)}", f"gateway_timeout = {float(config.relay_timeout)}"]
+    return lines
 
 
 def _features() -> list[str]:

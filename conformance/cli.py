@@ -1,6 +1,7 @@
 """The ``nexhina-conformance`` command: a thin layer over pytest and the reference gateway.
 
 Sub-commands: ``run`` (the main job), ``serve`` (the embedded reference on loopback),
+``upstream`` (the relay lane's scripted upstream, alone: what a gateway channel needs),
 ``list requirements|faults|tests``, ``report [DIR]`` (single-file HTML from Allure results)
 and ``spec`` (where the OpenAPI document is). Selection, gating, verdicts and reports live in
 the pytest plugin; this module only builds a pytest command line.
@@ -44,7 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--api-key", help="the valid API key it accepts")
     serve.add_argument("--fault", action="append", default=[], help="a named fault to switch on (repeatable)")
-    serve.add_argument("--write-target", help="write a target file describing this server")
+    serve.add_argument("--write-target", help="write a target file describing this server (with [upstream])")
+    serve.add_argument("--upstream", metavar="URL", default="http://127.0.0.1:8766/v1",
+                       help="forward the relay models to this upstream base URL, where `run` starts its "
+                            "scripted upstream (default %(default)s)")
+    upstream = sub.add_parser("upstream", help="run the relay lane's scripted upstream alone and print its channel")
+    upstream.add_argument("--host", default="127.0.0.1", help="address to listen on (a gateway must reach it)")
+    upstream.add_argument("--port", type=int, default=8766)
+    upstream.add_argument("--key", help="the channel key it expects (default: the reference's channel key)")
     listing = sub.add_parser("list", help="list requirements, faults or tests")
     listing.add_argument("what", choices=("requirements", "faults", "tests"))
     report = sub.add_parser("report", help="render a single-file HTML report from a run's Allure results")
@@ -61,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "upstream":
+            return _upstream(args)
         if args.command == "list":
             return _list(args.what)
         if args.command == "report":
@@ -141,8 +151,29 @@ def _serve(args: argparse.Namespace) -> int:
         api_key=args.api_key,
         faults=tuple(args.fault),
         write_target=args.write_target,
+        upstream_url=args.upstream,
         on_ready=_out,
     )
+    return 0
+
+
+def _upstream(args: argparse.Namespace) -> int:
+    from conformance.reference.config import DEFAULT_CHANNEL_KEY
+    from conformance.upstream.app import UPSTREAM_MODELS, UpstreamConfig
+    from conformance.upstream.markers import new_run_id
+    from conformance.upstream.server import serve_upstream
+
+    key = args.key or DEFAULT_CHANNEL_KEY
+    host = f"[{args.host}]" if ":" in args.host else args.host
+
+    def ready(url: str) -> None:
+        _out(f"scripted upstream: {url}")
+        _out(f"channel base URL: {url}   channel key: {key}")
+        _out(f"models: {', '.join(sorted(set(UPSTREAM_MODELS.values())))}")
+        _out(f"target file: [upstream] listen = \"{host}:{args.port}\", key = <this key>; stop this "
+             "command before `run`, which starts its own upstream there")
+
+    serve_upstream(f"{host}:{args.port}", UpstreamConfig(key, new_run_id()), on_ready=ready)
     return 0
 
 

@@ -121,6 +121,25 @@ def check_answer_relayed(upstream: Any, client: Any, *, requirement: str = "rela
     return found
 
 
+def _contents(answer: Any) -> list[Any]:
+    choices = _choices(answer) if isinstance(answer, Mapping) else None
+    if not isinstance(choices, list):
+        return []
+    return [c.get("content") if isinstance(c, Mapping) and "content" in c else c for c in choices]
+
+
+@judges("relay.concurrency")
+def check_own_answer(upstream: Any, client: Any) -> list[Violation]:
+    """The client got the content the upstream answered to its own request, not another's."""
+    if not isinstance(upstream, Mapping):
+        return [Violation("relay.concurrency", "the upstream's answer to this request", "no upstream record",
+                          "upstream records")]
+    want, got = _contents(upstream), _contents(client)
+    if want != got:
+        return [Violation("relay.concurrency", _shown(want), _shown(got), "/choices")]
+    return []
+
+
 def _missing(expected: Mapping[str, Any], actual: Any, path: str) -> list[tuple[str, Any, Any]]:
     if not isinstance(actual, Mapping):
         return [(path or "/", dict(expected), actual)]

@@ -50,6 +50,7 @@ def serve(
     faults: Iterable[str] = (),
     write_target: str | Path | None = None,
     *,
+    upstream_url: str | None = None,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
     """Run the reference gateway until interrupted (Ctrl-C / SIGTERM).
@@ -60,12 +61,13 @@ def serve(
         api_key: the valid key (default ``sk-nexhina-reference``).
         faults: fault names switched on for every request.
         write_target: when given, the target file for this server is written there.
+        upstream_url: relay mode: the relay models are forwarded to this upstream base URL.
         on_ready: called with the base URL once the socket listens (the CLI prints it).
 
     Raises:
         ConfigError: a non-loopback host, an unknown fault or a bad key.
     """
-    config = ReferenceConfig(faults=parse_faults(faults))
+    config = ReferenceConfig(faults=parse_faults(faults), upstream_url=upstream_url)
     if api_key:
         config = dataclasses.replace(config, api_key=api_key)
     sock = _listen(host, port)

@@ -46,12 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", help="the valid API key it accepts")
     serve.add_argument("--fault", action="append", default=[], help="a named fault to switch on (repeatable)")
     serve.add_argument("--write-target", help="write a target file describing this server (with [upstream])")
-    serve.add_argument("--upstream", metavar="URL", default="http://127.0.0.1:8766/v1",
+    serve.add_argument("--upstream", metavar="URL", default="http://127.0.0.1:8777/v1",
                        help="forward the relay models to this upstream base URL, where `run` starts its "
                             "scripted upstream (default %(default)s)")
     upstream = sub.add_parser("upstream", help="run the relay lane's scripted upstream alone and print its channel")
     upstream.add_argument("--host", default="127.0.0.1", help="address to listen on (a gateway must reach it)")
-    upstream.add_argument("--port", type=int, default=8766)
+    upstream.add_argument("--port", type=int, default=8777)
     upstream.add_argument("--key", help="the channel key it expects (default: the reference's channel key)")
     listing = sub.add_parser("list", help="list requirements, faults or tests")
     listing.add_argument("what", choices=("requirements", "faults", "tests"))

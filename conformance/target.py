@@ -39,10 +39,12 @@ def embedded_reference_layer() -> dict[str, object]:
     from conformance.reference.config import ReferenceConfig
     from conformance.reference.server import target_file_text
 
-    layer = tomllib.loads(target_file_text(EMBEDDED, ReferenceConfig()))
-    target = layer.get("target")
-    if isinstance(target, dict):
-        target.pop("base_url", None)
+    # Relay mode: the run starts the scripted upstream on a free port and the reference after it.
+    layer = tomllib.loads(target_file_text(EMBEDDED, ReferenceConfig(upstream_url=EMBEDDED)))
+    for table, key in (("target", "base_url"), ("upstream", "public_url")):
+        found = layer.get(table)
+        if isinstance(found, dict):
+            found.pop(key, None)
     return layer
 
 

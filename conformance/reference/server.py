@@ -127,14 +127,13 @@ def target_file_text(base_url: str, config: ReferenceConfig) -> str:
         f"api_key = {_toml(config.api_key)}",
         f"name = {_toml(NAME)}",
         f"version = {_toml(conformance.__version__)}",
-        f"features = [{', '.join(_toml(f) for f in _features())}]",
+        f"features = [{', '.join(_toml(f) for f in _features(relay=bool(config.upstream_url)))}]",
         "",
         "[models]",
         *(f"{cap} = {_toml(model)}" for cap, model in MODELS.items()),
-        *(f"relay_{cap} = {_toml(model)}" for cap, model in RELAY_CAPABILITIES.items()),
+        *(f"relay_{cap} = {_toml(model)}" for cap, model in RELAY_CAPABILITIES.items() if config.upstream_url),
         "",
         *_upstream_lines(config),
-        "",
         "[keys]",
         f"disabled = {_toml(config.disabled_key)}",
         f"expired = {_toml(config.expired_key)}",
@@ -159,28 +158,24 @@ def target_file_text(base_url: str, config: ReferenceConfig) -> str:
 
 
 def _upstream_lines(config: ReferenceConfig) -> list[str]:
-    """The ``[upstream]`` table: where the suite's scripted upstream listens, and its key.
-
-    With ``config.upstream_url`` (``serve --upstream URL``) the suite listens where the
-    reference forwards; without it (the embedded run) on a free port the run passes on.
-    """
-    lines = ["[upstream]"]
-    if config.upstream_url:
-        netloc = urllib.parse.urlsplit(config.upstream_url).netloc
-        lines += [f"listen = {_toml(netloc)}", f"public_url = {_toml(config.upstream_url)}"]
-    else:
-        lines.append(f"listen = {_toml('127.0.0.1:0')}")
-    lines += [f"key = {_toml(config.channel_key)}", f"gateway_timeout = {float(config.relay_timeout)}"]
-    return lines
+    """The ``[upstream]`` table of a relaying reference: where the suite's scripted upstream
+    listens (where the reference forwards), and its key; nothing when it does not relay."""
+    if not config.upstream_url:
+        return []
+    netloc = urllib.parse.urlsplit(config.upstream_url).netloc
+    return ["[upstream]", f"listen = {_toml(netloc)}", f"public_url = {_toml(config.upstream_url)}",
+            f"key = {_toml(config.channel_key)}", f"gateway_timeout = {float(config.relay_timeout)}", ""]
 
 
-def _features() -> list[str]:
-    """Every feature of the requirement catalogue (the reference implements them all)."""
+def _features(*, relay: bool) -> list[str]:
+    """Every feature of the requirement catalogue (the reference implements them all; the
+    relay features only in relay mode)."""
     from conformance import spec  # the catalogue sits next to the spec
 
     path = spec.openapi_dir() / "requirements.yaml"
     document = spec.read_yaml(path)
-    return sorted({str(item["feature"]) for item in document["requirements"]})
+    features = {str(item["feature"]) for item in document["requirements"]}
+    return sorted(f for f in features if relay or not (f == "relay" or f.startswith("relay.")))
 
 
 def _toml(text: str) -> str:

@@ -117,13 +117,14 @@ def test_target_file_describes_the_reference() -> None:
     assert document["target"]["api_key"] == config.api_key
     assert document["target"]["name"] == "nexhina-reference"
     assert {"models", "chat", "auth", "errors", "rate-limit", "body-limit"} <= set(document["target"]["features"])
-    assert document["models"] == {**MODELS, **{f"relay_{c}": m for c, m in RELAY_CAPABILITIES.items()}}
-    assert document["upstream"] == {"listen": "127.0.0.1:0", "key": config.channel_key,
-                                    "gateway_timeout": config.relay_timeout}
+    assert document["models"] == MODELS
+    assert "upstream" not in document and "relay" not in document["target"]["features"]
     relayed = tomllib.loads(target_file_text("http://127.0.0.1:8765/v1", ReferenceConfig(
         upstream_url="http://127.0.0.1:8766/v1")))
-    assert relayed["upstream"]["listen"] == "127.0.0.1:8766"
-    assert relayed["upstream"]["public_url"] == "http://127.0.0.1:8766/v1"
+    assert relayed["models"] == {**MODELS, **{f"relay_{c}": m for c, m in RELAY_CAPABILITIES.items()}}
+    assert relayed["upstream"] == {"listen": "127.0.0.1:8766", "public_url": "http://127.0.0.1:8766/v1",
+                                   "key": config.channel_key, "gateway_timeout": config.relay_timeout}
+    assert {"relay", "relay.responses", "relay.embeddings"} <= set(relayed["target"]["features"])
     assert document["keys"]["rate_limited"] == config.rate_limited_key
     assert document["keys"]["model_restricted_model"] == config.model_restricted_model
     assert document["limits"] == {

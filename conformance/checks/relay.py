@@ -13,7 +13,7 @@ from typing import Any
 
 from conformance.checks._judged import judges
 from conformance.checks.errors import check_envelope_part_of, parse_retry_after
-from conformance.model import Exchange, Violation, truncate
+from conformance.model import Exchange, SSEEvent, Violation, truncate
 
 #: The rewrites D41 allows, as the report lists them.
 ALLOWED_REWRITES: tuple[str, ...] = (
@@ -137,6 +137,35 @@ def check_own_answer(upstream: Any, client: Any) -> list[Violation]:
     want, got = _contents(upstream), _contents(client)
     if want != got:
         return [Violation("relay.concurrency", _shown(want), _shown(got), "/choices")]
+    return []
+
+
+def stream_text(events: Sequence[SSEEvent]) -> str:
+    """The content of choice 0 a chat stream carried, its deltas joined."""
+    parts = []
+    for event in events:
+        try:
+            data = json.loads(event.data)
+        except ValueError:
+            continue
+        choices = data.get("choices") if isinstance(data, Mapping) else None
+        for choice in choices if isinstance(choices, list) else []:
+            delta = choice.get("delta") if isinstance(choice, Mapping) else None
+            if isinstance(delta, Mapping) and choice.get("index") == 0 and isinstance(delta.get("content"), str):
+                parts.append(delta["content"])
+    return "".join(parts)
+
+
+@judges("relay.concurrency")
+def check_own_stream(upstream: Sequence[SSEEvent], client: Sequence[SSEEvent] | None) -> list[Violation]:
+    """A streamed client got the content the upstream streamed for its own request."""
+    want = stream_text(upstream)
+    got = stream_text(client or ())
+    if not want:
+        return [Violation("relay.concurrency", "the upstream's stream for this request", "no upstream stream",
+                          "upstream records")]
+    if want != got:
+        return [Violation("relay.concurrency", _shown(want), _shown(got), "stream content")]
     return []
 
 

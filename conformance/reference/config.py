@@ -26,7 +26,7 @@ DEFAULT_VIDEO_POLLS = 2
 #: The channel key the reference sends to its upstream in relay mode.
 DEFAULT_CHANNEL_KEY = "sk-nxc-upstream-channel"
 #: The declared upstream timeout of the reference in relay mode, seconds.
-DEFAULT_RELAY_TIMEOUT = 1.0
+DEFAULT_RELAY_TIMEOUT = 0.5
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any, Final
 
 import httpx
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from conformance.reference.api_error import ApiError
 from conformance.reference.faultset import FaultSet
@@ -81,6 +82,8 @@ class Relay:
             headers["X-Client-Authorization"] = f"Bearer {client_key}"
         timeout = self._timeout + (_LATE if faults.on("relay.errors.timeout") else 0.0)
         attempts = 2 if faults.on("relay.exactly-once") else 1
+        if outbound.get("stream") is True:
+            return await self._stream(path, outbound, headers, timeout, attempts, faults)
         for _ in range(attempts):
             response = await self._send(path, outbound, headers, timeout)
         status, payload = response.status_code, _payload(response)
@@ -93,6 +96,36 @@ class Relay:
         if faults.on("relay.concurrency"):
             answer = await self._shared_slot(answer)
         return json_response(answer, 200)
+
+    async def _stream(self, path: str, outbound: dict[str, Any], headers: dict[str, str], timeout: float,
+                      attempts: int, faults: FaultSet) -> Response:
+        """A streamed request: the upstream's events are passed on as they arrive."""
+        for _ in range(attempts - 1):
+            await self._send(path, outbound, headers, timeout)
+        request = self._client.build_request("POST", self._base + path, json=outbound, headers=headers,
+                                             timeout=httpx.Timeout(timeout))
+        try:
+            response = await asyncio.wait_for(self._client.send(request, stream=True), timeout)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise ApiError(504, f"The upstream did not answer within {timeout:g} s.", "upstream_error",
+                           code="upstream_timeout") from exc
+        except httpx.HTTPError as exc:
+            raise ApiError(502, "The upstream could not be reached.", "upstream_error",
+                           code="upstream_unreachable") from exc
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            raise self._error(response.status_code, _payload(response), response.headers.get("retry-after"), faults)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in response.aiter_raw():
+                    yield chunk
+            finally:
+                await response.aclose()
+
+        return StreamingResponse(chunks(), media_type=response.headers.get("content-type", "text/event-stream"),
+                                 headers={"Cache-Control": "no-cache"})
 
     async def aclose(self) -> None:
         """Close the outbound client."""

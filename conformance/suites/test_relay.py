@@ -23,12 +23,14 @@ from conformance.checks.relay import (
     check_exactly_once,
     check_forwarded,
     check_own_answer,
+    check_own_stream,
     check_rate_limit_relayed,
     check_server_error_relayed,
     check_timeout_relayed,
     check_usage_exact,
 )
 from conformance.model import Exchange
+from conformance.sse import parse_sse
 from conformance.upstream.records import UpstreamRecord
 from conformance.upstream.scripts import RETRY_AFTER, SCRIPTS, error_message
 
@@ -260,10 +262,22 @@ def test_relay_upstream_slow(transport: Transport, settings: Settings, upstream:
 @pytest.mark.requirements("relay.concurrency")
 def test_relay_concurrency(transport: Transport, settings: Settings, upstream: Upstream,
                            verdict: VerdictRecorder) -> None:
-    """Requests in flight together each get their own upstream answer."""
+    """Requests in flight together, plain and streamed, each get their own upstream answer."""
     markers = [str(upstream.markers("answer")) for _ in range(CONCURRENT)]
+
+    def send(index: int) -> Exchange:
+        body = _chat(settings, markers[index])
+        if index % 2:
+            # TODO(transport circuit breaker): mark as scripted (see _send).
+            return transport.stream("POST", "/chat/completions", json={**body, "stream": True}, retry_429=False)
+        return _send(transport, "/chat/completions", body)
+
     with concurrent.futures.ThreadPoolExecutor(CONCURRENT) as pool:
-        exchanges = list(pool.map(lambda m: _send(transport, "/chat/completions", _chat(settings, m)), markers))
-    for marker, ex in zip(markers, exchanges, strict=True):
-        answer = _last_answer(_records(upstream, marker))
-        verdict.check(check_own_answer(answer, _client_json(ex)), exchange=ex)
+        exchanges = list(pool.map(send, range(CONCURRENT)))
+    for index, (marker, ex) in enumerate(zip(markers, exchanges, strict=True)):
+        records = _records(upstream, marker)
+        if index % 2:
+            sent = parse_sse(records[-1].answer).events if records else ()
+            verdict.check(check_own_stream(sent, ex.sse.events if ex.sse else None), exchange=ex)
+        else:
+            verdict.check(check_own_answer(_last_answer(records), _client_json(ex)), exchange=ex)

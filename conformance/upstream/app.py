@@ -28,7 +28,7 @@ from conformance.reference.engines import responses as responses_engine
 from conformance.reference.faultset import NO_FAULTS
 from conformance.upstream.markers import find_marker
 from conformance.upstream.records import RecordStore, UpstreamRecord
-from conformance.upstream.scripts import SCRIPTS, Script, render
+from conformance.upstream.scripts import SCRIPTS, Script, render, render_stream
 
 #: The model names the upstream serves (a gateway channel maps its own names onto these).
 UPSTREAM_MODELS: dict[str, str] = {"chat": "up-chat", "responses": "up-chat", "embeddings": "up-embed"}
@@ -60,7 +60,8 @@ def create_upstream_app(config: UpstreamConfig, store: RecordStore) -> Starlette
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         script = SCRIPTS.get(marker.script) if marker is not None else None
         status, response = _answer(config, request, raw, script, str(marker) if marker else "")
-        answer = b"" if isinstance(response, StreamingResponse) else bytes(response.body)
+        answer = response.frames_bytes if isinstance(response, _SSE) else (
+            b"" if isinstance(response, StreamingResponse) else bytes(response.body))
         store.add(UpstreamRecord(request.method, request.url.path, headers, raw, arrived,
                                  str(marker) if marker else None, status, answer))
         if script is not None and script.delay:
@@ -90,7 +91,10 @@ def _answer(config: UpstreamConfig, request: Request, raw: bytes, script: Script
         return 400, _error(ApiError(400, "The body is not JSON.", code="invalid_json"))
     if not isinstance(body, dict):
         return 400, _error(ApiError(400, "The body is not a JSON object.", code="invalid_json"))
-    if script is not None and not body.get("stream"):
+    if script is not None and body.get("stream") and operation == "chat" and script.status < 400:
+        frames = render_stream(script, body, marker)
+        return 200, _SSE(frames)
+    if script is not None:
         headers = {"Retry-After": str(script.retry_after)} if script.retry_after is not None else {}
         return script.status, _json(render(script, operation, body, marker), script.status, headers)
     return _like_reference(operation, body)
@@ -109,6 +113,14 @@ def _like_reference(operation: str, body: dict[str, Any]) -> tuple[int, Response
     if not isinstance(result, dict):
         return 500, _error(ApiError(500, "The scripted upstream cannot answer this request.", "server_error"))
     return 200, _json(result, 200)
+
+
+class _SSE(StreamingResponse):
+    """A scripted event stream; keeps its bytes for the record."""
+
+    def __init__(self, frames: list[bytes]) -> None:
+        self.frames_bytes = b"".join(frames)
+        super().__init__(iter(frames), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
 def _json(payload: object, status: int, headers: dict[str, str] | None = None) -> Response:

@@ -9,6 +9,7 @@ invents or recomputes usage shows. Pure: no I/O.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -91,6 +92,27 @@ def render(script: Script, operation: str, body: Mapping[str, Any], marker: str)
     if operation == "embeddings":
         return _embeddings(script, body)
     return _chat(script, body, marker)
+
+
+def render_stream(script: Script, body: Mapping[str, Any], marker: str) -> list[bytes]:
+    """The SSE events of a streamed chat answer of ``script`` (a clean stream: part 2 of the
+    lane adds the faulted plans ``Script.stream`` names). The content carries ``marker``;
+    usage comes last when the request asks for it (``stream_options.include_usage``)."""
+    plain = _chat(script, body, marker)
+    base = {k: plain[k] for k in ("id", "created", "model", "system_fingerprint")}
+    base["object"] = "chat.completion.chunk"
+    text = str(plain["choices"][0]["message"]["content"] or "")
+    third = max(len(text) // 3, 1)
+    pieces = [text[i:i + third] for i in range(0, len(text), third)]
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}, *({"content": p} for p in pieces)]
+    events = [{**base, "choices": [{"index": 0, "delta": d, "logprobs": None, "finish_reason": None}]}
+              for d in deltas]
+    events.append({**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]})
+    options = body.get("stream_options")
+    if script.usage and isinstance(options, Mapping) and options.get("include_usage"):
+        events.append({**base, "choices": [], "usage": _copy(CHAT_USAGE)})
+    frames = [b"data: " + json.dumps(e, separators=(",", ":")).encode() + b"\n\n" for e in events]
+    return [*frames, b"data: [DONE]\n\n"]
 
 
 def answer_id(prefix: str, marker: str) -> str:

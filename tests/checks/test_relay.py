@@ -7,7 +7,7 @@ from typing import Any
 
 from conformance.checks import relay
 from conformance.checks.key_echo import check_key_not_echoed
-from conformance.model import Exchange
+from conformance.model import Exchange, SSEEvent
 
 ENVELOPE = {"error": {"message": "nxc upstream error-400 for M: scripted failure", "type": "invalid_request_error",
                       "param": None, "code": "x"}}
@@ -135,3 +135,16 @@ def test_timeout_relayed() -> None:
     assert [v.where for v in relay.check_timeout_relayed(exchange(504, ENVELOPE, elapsed=1.8), 1.0, 0.5)] == [
         "elapsed"]
     assert [v.where for v in relay.check_timeout_relayed(exchange(200, UPSTREAM), 1.0, 0.5)] == ["status"]
+
+
+def _events(*texts: str) -> tuple[SSEEvent, ...]:
+    return tuple(SSEEvent(i, json.dumps({"choices": [{"index": 0, "delta": {"content": t}}]}))
+                 for i, t in enumerate(texts)) + (SSEEvent(len(texts), "[DONE]"),)
+
+
+def test_own_stream() -> None:
+    assert relay.stream_text(_events("a", "b")) == "ab"
+    assert list(relay.check_own_stream(_events("hi ", "M"), _events("hi M"))) == []
+    assert ids(relay.check_own_stream(_events("hi ", "M"), _events("hi N"))) == ["relay.concurrency"]
+    assert ids(relay.check_own_stream((), _events("x"))) == ["relay.concurrency"]
+    assert ids(relay.check_own_stream(_events("x"), None)) == ["relay.concurrency"]

@@ -82,7 +82,7 @@ CAPABILITIES: tuple[str, ...] = (
     "transcription", "translation", "video", "moderation", "rerank",
 )
 #: Capabilities a gateway routes to the scripted upstream: ``[models] relay_<capability>``.
-RELAY_CAPABILITIES: tuple[str, ...] = ("chat", "responses", "embeddings")
+RELAY_CAPABILITIES: tuple[str, ...] = ("chat", "responses", "embeddings", "moderation", "rerank")
 PROFILES: tuple[str, ...] = ("core", "full")
 #: Features every Nexhina gateway has (the core profile); declared when no layer names any.
 CORE_FEATURES: frozenset[str] = frozenset({"models", "chat", "chat.streaming", "auth", "errors"})
@@ -95,6 +95,7 @@ _FEATURE_CAPABILITY: Mapping[str, str] = MappingProxyType({
     "audio.transcription": "transcription", "audio.translation": "translation", "video": "video",
     "rerank": "rerank",
     "relay": "relay_chat", "relay.responses": "relay_responses", "relay.embeddings": "relay_embeddings",
+    "relay.moderation": "relay_moderation", "relay.rerank": "relay_rerank",
 })
 _SECRET_KEY_NAMES = ("disabled", "expired", "exhausted", "model_restricted", "rate_limited")
 _NOT_SET = "(not set)"
@@ -515,6 +516,8 @@ _FEATURE_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "relay": ("upstream.listen", "upstream.key"),
     "relay.responses": ("upstream.listen", "upstream.key"),
     "relay.embeddings": ("upstream.listen", "upstream.key"),
+    "relay.moderation": ("upstream.listen", "upstream.key"),
+    "relay.rerank": ("upstream.listen", "upstream.key"),
 })
 
 

@@ -121,6 +121,21 @@ def check_answer_relayed(upstream: Any, client: Any, *, requirement: str = "rela
     return found
 
 
+@judges(param="requirement")
+def check_body_relayed(upstream: Any, client: Any, *, requirement: str) -> list[Violation]:
+    """The upstream's whole JSON answer reaches the client unchanged but for ``model`` (D43)."""
+    if not isinstance(upstream, Mapping):
+        return [Violation(requirement, "the upstream's answer", "no upstream record", "upstream records")]
+    if not isinstance(client, Mapping):
+        return [Violation(requirement, "the upstream's answer", _shown(client), "/")]
+    found = []
+    for key in sorted(set(upstream) | set(client)):
+        if key != "model" and upstream.get(key, "<absent>") != client.get(key, "<absent>"):
+            found.append(Violation(requirement, _shown(upstream.get(key, "<absent>")),
+                                   _shown(client.get(key, "<absent>")), f"/{key}"))
+    return found
+
+
 def _contents(answer: Any) -> list[Any]:
     choices = _choices(answer) if isinstance(answer, Mapping) else None
     if not isinstance(choices, list):

@@ -1,7 +1,8 @@
-"""Relay mode of the reference gateway: chat, Responses and embeddings forwarded upstream.
+"""Relay mode of the reference gateway: JSON operations forwarded to an upstream provider.
 
 Owns ``Relay`` (its OWN outbound HTTP client, never the suite's transport), the relay model
-names and the relay faults. A request naming a relay model is forwarded to the upstream with
+names and the relay faults. Relays chat (plain and streamed), Responses, embeddings,
+moderations and rerank. A request naming a relay model is forwarded to the upstream with
 the channel key and the model mapped (``RELAY_MODELS``); the upstream's answer reaches the
 client unchanged but for the model name, and upstream errors are mapped as new-api's relay
 does: 400 and 404 pass through with the upstream's message, a refused channel key becomes
@@ -25,22 +26,29 @@ from conformance.reference.faultset import FaultSet
 from conformance.reference.http_errors import HttpError, json_response
 
 #: Client-side model name -> the upstream model it maps to (the declared model mapping).
-RELAY_MODELS: Final[dict[str, str]] = {"relay-chat": "up-chat", "relay-embed": "up-embed"}
+RELAY_MODELS: Final[dict[str, str]] = {
+    "relay-chat": "up-chat", "relay-embed": "up-embed", "relay-moderation": "up-moderation",
+    "relay-rerank": "up-rerank",
+}
 #: Capability -> relay model written to the target file as ``[models] relay_<capability>``.
 RELAY_CAPABILITIES: Final[dict[str, str]] = {
     "chat": "relay-chat", "responses": "relay-chat", "embeddings": "relay-embed",
+    "moderation": "relay-moderation", "rerank": "relay-rerank",
 }
 #: Spec paths the relay forwards.
 #: How much later than declared the ``relay.errors.timeout`` fault gives up, seconds.
 _LATE: Final[float] = 0.8
-RELAYED_PATHS: Final[frozenset[str]] = frozenset({"/chat/completions", "/responses", "/embeddings"})
+RELAYED_PATHS: Final[frozenset[str]] = frozenset(
+    {"/chat/completions", "/responses", "/embeddings", "/moderations", "/rerank"})
 
 FAULTS: Final[dict[str, str]] = {
     "relay.forwarding.chat": "chat: seed and stop are dropped on the way upstream",
     "relay.forwarding.responses": "Responses: instructions is dropped on the way upstream",
     "relay.forwarding.embeddings": "embeddings: dimensions is dropped on the way upstream",
+    "relay.forwarding.moderation": "moderations: only the first item of a list input is forwarded",
+    "relay.forwarding.rerank": "rerank: top_n and return_documents are dropped on the way upstream",
     "relay.exactly-once": "every relayed request is sent upstream twice",
-    "relay.answer.unchanged": "the first choice's finish_reason and the answer id are rewritten",
+    "relay.answer.unchanged": "chat and Responses: the answer id and the first choice's finish_reason are rewritten",
     "relay.usage.exact": "usage is recomputed by the gateway (detail fields lost, counts invented)",
     "relay.key.client-key": "the client's API key is sent upstream too (an X-Client-Authorization header)",
     "relay.key.channel-key": "errors of a refused channel say which channel key was refused",
@@ -199,12 +207,17 @@ def _outbound(path: str, body: dict[str, Any], faults: FaultSet) -> dict[str, An
         outbound.pop("instructions", None)
     if path == "/embeddings" and faults.on("relay.forwarding.embeddings"):
         outbound.pop("dimensions", None)
+    if path == "/moderations" and faults.on("relay.forwarding.moderation") and isinstance(body.get("input"), list):
+        outbound["input"] = body["input"][:1]
+    if path == "/rerank" and faults.on("relay.forwarding.rerank"):
+        outbound.pop("top_n", None)
+        outbound.pop("return_documents", None)
     return outbound
 
 
 def _inbound(payload: dict[str, Any], model: str, faults: FaultSet) -> dict[str, Any]:
     answer = {**payload, "model": model} if "model" in payload else dict(payload)
-    if faults.on("relay.answer.unchanged"):
+    if faults.on("relay.answer.unchanged") and ("choices" in answer or "output" in answer):
         answer["id"] = "gw-" + str(answer.get("id", ""))
         choices = answer.get("choices")
         if isinstance(choices, list) and choices and isinstance(choices[0], dict):

@@ -16,6 +16,7 @@ import pytest
 
 from conformance.checks.relay import (
     check_answer_relayed,
+    check_body_relayed,
     check_channel_auth,
     check_channel_key_absent,
     check_client_error_relayed,
@@ -281,3 +282,34 @@ def test_relay_concurrency(transport: Transport, settings: Settings, upstream: U
             verdict.check(check_own_stream(sent, ex.sse.events if ex.sse else None), exchange=ex)
         else:
             verdict.check(check_own_answer(_last_answer(records), _client_json(ex)), exchange=ex)
+
+
+@pytest.mark.feature("relay.moderation")
+@pytest.mark.requirements("relay.forwarding.moderation")
+def test_relay_moderation(transport: Transport, settings: Settings, upstream: Upstream,
+                          verdict: VerdictRecorder) -> None:
+    """A moderation request with a list input: every item forwarded, the answer relayed unchanged."""
+    marker = upstream.markers("answer")
+    body = {"model": _model(settings, "moderation"), "input": ["A kind sentence.", f"Another one. {marker}"]}
+    ex = _send(transport, "/moderations", body)
+    records = _records(upstream, marker)
+    if records:
+        verdict.check(check_forwarded(body, records[-1].json(), requirement="relay.forwarding.moderation"),
+                      exchange=ex)
+    verdict.check(check_body_relayed(_last_answer(records), _client_json(ex),
+                                     requirement="relay.forwarding.moderation"), exchange=ex)
+
+
+@pytest.mark.feature("relay.rerank")
+@pytest.mark.requirements("relay.forwarding.rerank")
+def test_relay_rerank(transport: Transport, settings: Settings, upstream: Upstream, verdict: VerdictRecorder) -> None:
+    """A rerank request: query, documents, top_n and return_documents forwarded; the answer relayed."""
+    marker = upstream.markers("answer")
+    body = {"model": _model(settings, "rerank"), "query": f"Which is a cat? {marker}",
+            "documents": ["a dog", "a cat", "a bird"], "top_n": 2, "return_documents": True}
+    ex = _send(transport, "/rerank", body)
+    records = _records(upstream, marker)
+    if records:
+        verdict.check(check_forwarded(body, records[-1].json(), requirement="relay.forwarding.rerank"), exchange=ex)
+    verdict.check(check_body_relayed(_last_answer(records), _client_json(ex), requirement="relay.forwarding.rerank"),
+                  exchange=ex)

@@ -3,8 +3,8 @@
 Owns ``UpstreamConfig`` and ``create_upstream_app``. A request without the channel key gets
 401; a request carrying a marker of this run gets its script's answer; any other request is
 answered like the reference would (its engines, no faults). Every request, refused or not,
-is recorded first. Serves ``/v1/chat/completions``, ``/v1/responses``, ``/v1/embeddings``
-and ``GET /v1/models``; other paths get 404 (recorded too).
+is recorded first. Serves ``/v1/chat/completions``, ``/v1/responses``, ``/v1/embeddings``,
+``/v1/moderations``, ``/v1/rerank`` and ``GET /v1/models``; other paths get 404 (recorded too).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from conformance.reference.api_error import ApiError
 from conformance.reference.engines import StreamResult
 from conformance.reference.engines import chat as chat_engine
 from conformance.reference.engines import embeddings as embeddings_engine
+from conformance.reference.engines import moderation as moderation_engine
+from conformance.reference.engines import rerank as rerank_engine
 from conformance.reference.engines import responses as responses_engine
 from conformance.reference.faultset import NO_FAULTS
 from conformance.upstream.markers import find_marker
@@ -31,8 +33,12 @@ from conformance.upstream.records import RecordStore, UpstreamRecord
 from conformance.upstream.scripts import SCRIPTS, Script, render, render_stream
 
 #: The model names the upstream serves (a gateway channel maps its own names onto these).
-UPSTREAM_MODELS: dict[str, str] = {"chat": "up-chat", "responses": "up-chat", "embeddings": "up-embed"}
-_OPERATIONS = {"/v1/chat/completions": "chat", "/v1/responses": "responses", "/v1/embeddings": "embeddings"}
+UPSTREAM_MODELS: dict[str, str] = {"chat": "up-chat", "responses": "up-chat", "embeddings": "up-embed",
+                                   "moderation": "up-moderation", "rerank": "up-rerank"}
+_OPERATIONS = {"/v1/chat/completions": "chat", "/v1/responses": "responses", "/v1/embeddings": "embeddings",
+               "/v1/moderations": "moderation", "/v1/rerank": "rerank"}
+#: Operations whose scripted 200 answer is the reference engine's (scripts decide failures only).
+_ENGINE_ANSWERED = frozenset({"moderation", "rerank"})
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ def _answer(config: UpstreamConfig, request: Request, raw: bytes, script: Script
     if script is not None and body.get("stream") and operation == "chat" and script.status < 400:
         frames = render_stream(script, body, marker)
         return 200, _SSE(frames)
-    if script is not None:
+    if script is not None and (script.status >= 400 or operation not in _ENGINE_ANSWERED):
         headers = {"Retry-After": str(script.retry_after)} if script.retry_after is not None else {}
         return script.status, _json(render(script, operation, body, marker), script.status, headers)
     return _like_reference(operation, body)
@@ -103,7 +109,8 @@ def _answer(config: UpstreamConfig, request: Request, raw: bytes, script: Script
 def _like_reference(operation: str, body: dict[str, Any]) -> tuple[int, Response]:
     """The reference engines' answer (no faults): the upstream without a script."""
     engine = {"chat": chat_engine.complete, "responses": responses_engine.create,
-              "embeddings": embeddings_engine.create}[operation]
+              "embeddings": embeddings_engine.create, "moderation": moderation_engine.moderate,
+              "rerank": rerank_engine.rerank}[operation]
     try:
         result = engine(body, NO_FAULTS)
     except ApiError as error:

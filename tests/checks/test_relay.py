@@ -148,3 +148,14 @@ def test_own_stream() -> None:
     assert ids(relay.check_own_stream(_events("hi ", "M"), _events("hi N"))) == ["relay.concurrency"]
     assert ids(relay.check_own_stream((), _events("x"))) == ["relay.concurrency"]
     assert ids(relay.check_own_stream(_events("x"), None)) == ["relay.concurrency"]
+
+
+def test_body_relayed() -> None:
+    upstream = {"id": "modr-1", "model": "up-m", "results": [{"flagged": False}]}
+    assert list(relay.check_body_relayed(upstream, {**upstream, "model": "relay-m"},
+                                         requirement="relay.forwarding.moderation")) == []
+    changed = {**upstream, "results": []}
+    found = relay.check_body_relayed(upstream, changed, requirement="relay.forwarding.rerank")
+    assert [v.where for v in found] == ["/results"] and found.judged == {"relay.forwarding.rerank"}
+    assert ids(relay.check_body_relayed(None, upstream, requirement="relay.forwarding.rerank")) == [
+        "relay.forwarding.rerank"]

@@ -124,7 +124,8 @@ def test_target_file_describes_the_reference() -> None:
     assert relayed["models"] == {**MODELS, **{f"relay_{c}": m for c, m in RELAY_CAPABILITIES.items()}}
     assert relayed["upstream"] == {"listen": "127.0.0.1:8766", "public_url": "http://127.0.0.1:8766/v1",
                                    "key": config.channel_key, "gateway_timeout": config.relay_timeout}
-    assert {"relay", "relay.responses", "relay.embeddings"} <= set(relayed["target"]["features"])
+    assert {"relay", "relay.responses", "relay.embeddings", "relay.moderation", "relay.rerank"} <= set(
+        relayed["target"]["features"])
     assert document["keys"]["rate_limited"] == config.rate_limited_key
     assert document["keys"]["model_restricted_model"] == config.model_restricted_model
     assert document["limits"] == {

@@ -170,7 +170,8 @@ def _upstream(args: argparse.Namespace) -> int:
         _out(f"scripted upstream: {url}")
         _out(f"channel base URL: {url}   channel key: {key}")
         _out(f"models: {', '.join(sorted(set(UPSTREAM_MODELS.values())))}")
-        _out(f"target file: [upstream] listen = \"{host}:{args.port}\", key = <this key>; stop this "
+        listen = url.split("//", 1)[1].split("/", 1)[0]
+        _out(f"target file: [upstream] listen = \"{listen}\", key = <this key>; stop this "
              "command before `run`, which starts its own upstream there")
 
     serve_upstream(f"{host}:{args.port}", UpstreamConfig(key, new_run_id()), on_ready=ready)

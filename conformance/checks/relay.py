@@ -123,14 +123,15 @@ def check_answer_relayed(upstream: Any, client: Any, *, requirement: str = "rela
 
 @judges(param="requirement")
 def check_body_relayed(upstream: Any, client: Any, *, requirement: str) -> list[Violation]:
-    """The upstream's whole JSON answer reaches the client unchanged but for ``model`` (D43)."""
+    """The upstream's whole JSON answer reaches the client unchanged but for ``model`` (D43);
+    ``usage`` is left to :func:`check_usage_exact` (its own requirement)."""
     if not isinstance(upstream, Mapping):
         return [Violation(requirement, "the upstream's answer", "no upstream record", "upstream records")]
     if not isinstance(client, Mapping):
         return [Violation(requirement, "the upstream's answer", _shown(client), "/")]
     found = []
     for key in sorted(set(upstream) | set(client)):
-        if key != "model" and upstream.get(key, "<absent>") != client.get(key, "<absent>"):
+        if key not in ("model", "usage") and upstream.get(key, "<absent>") != client.get(key, "<absent>"):
             found.append(Violation(requirement, _shown(upstream.get(key, "<absent>")),
                                    _shown(client.get(key, "<absent>")), f"/{key}"))
     return found

@@ -301,7 +301,7 @@ def test_relay_moderation(transport: Transport, settings: Settings, upstream: Up
 
 
 @pytest.mark.feature("relay.rerank")
-@pytest.mark.requirements("relay.forwarding.rerank")
+@pytest.mark.requirements("relay.forwarding.rerank", "relay.usage.exact")
 def test_relay_rerank(transport: Transport, settings: Settings, upstream: Upstream, verdict: VerdictRecorder) -> None:
     """A rerank request: query, documents, top_n and return_documents forwarded; the answer relayed."""
     marker = upstream.markers("answer")
@@ -313,3 +313,4 @@ def test_relay_rerank(transport: Transport, settings: Settings, upstream: Upstre
         verdict.check(check_forwarded(body, records[-1].json(), requirement="relay.forwarding.rerank"), exchange=ex)
     verdict.check(check_body_relayed(_last_answer(records), _client_json(ex), requirement="relay.forwarding.rerank"),
                   exchange=ex)
+    verdict.check(check_usage_exact(_last_answer(records), _client_json(ex)), exchange=ex)

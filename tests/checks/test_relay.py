@@ -154,6 +154,8 @@ def test_body_relayed() -> None:
     upstream = {"id": "modr-1", "model": "up-m", "results": [{"flagged": False}]}
     assert list(relay.check_body_relayed(upstream, {**upstream, "model": "relay-m"},
                                          requirement="relay.forwarding.moderation")) == []
+    assert list(relay.check_body_relayed({**upstream, "usage": {"total_tokens": 3}}, upstream,
+                                         requirement="relay.forwarding.rerank")) == []   # usage: its own check
     changed = {**upstream, "results": []}
     found = relay.check_body_relayed(upstream, changed, requirement="relay.forwarding.rerank")
     assert [v.where for v in found] == ["/results"] and found.judged == {"relay.forwarding.rerank"}

@@ -2,6 +2,7 @@
 
 Sub-commands: ``run`` (the main job), ``init`` (discover a gateway, write its target file),
 ``merge OUT DIR...`` (the shards of one run into one report), ``serve`` (the embedded reference on loopback),
+``upstream`` (the relay lane's scripted upstream, alone: what a gateway channel needs),
 ``list requirements|faults|tests``, ``report [DIR]`` (single-file HTML from Allure results),
 ``diff OLD NEW`` (what changed between two runs) and ``spec`` (where the OpenAPI document is).
 Selection, gating, verdicts and reports live in the pytest plugin; this module only builds a
@@ -63,7 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--api-key", help="the valid API key it accepts")
     serve.add_argument("--fault", action="append", default=[], help="a named fault to switch on (repeatable)")
-    serve.add_argument("--write-target", help="write a target file describing this server")
+    serve.add_argument("--write-target", help="write a target file describing this server (with [upstream])")
+    serve.add_argument("--upstream", metavar="URL", default="http://127.0.0.1:8777/v1",
+                       help="forward the relay models to this upstream base URL, where `run` starts its "
+                            "scripted upstream (default %(default)s)")
     serve.add_argument("--latency-ms", type=float, default=0.0, help="simulated round trip added to every request")
     serve.add_argument("--operation-latency", action="append", default=[], metavar="PATH=MS",
                        help="latency of one operation, e.g. /chat/completions=800 (repeatable)")
@@ -85,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     merging = sub.add_parser("merge", help="merge the report directories of the shards of one run")
     merging.add_argument("out", help="the merged report directory")
     merging.add_argument("directories", nargs="+", help="the shards' report directories")
+    upstream = sub.add_parser("upstream", help="run the relay lane's scripted upstream alone and print its channel")
+    upstream.add_argument("--host", default="127.0.0.1", help="address to listen on (a gateway must reach it)")
+    upstream.add_argument("--port", type=int, default=8777)
+    upstream.add_argument("--key", help="the channel key it expects (default: the reference's channel key)")
     listing = sub.add_parser("list", help="list requirements, faults or tests")
     listing.add_argument("what", choices=("requirements", "faults", "tests"))
     report = sub.add_parser("report", help="render a single-file HTML report from a run's Allure results")
@@ -117,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _init(args)
         if args.command == "merge":
             return _merge(Path(args.out), [Path(d) for d in args.directories])
+        if args.command == "upstream":
+            return _upstream(args)
         if args.command == "list":
             return _list(args.what)
         if args.command == "report":
@@ -259,6 +269,7 @@ def _serve(args: argparse.Namespace) -> int:
         capabilities=[c.strip() for c in args.capabilities.split(",") if c.strip()] if args.capabilities else None,
         models_per_capability=args.models_per_capability,
         model_faults=[tuple(spec.split("=", 1)) for spec in args.model_fault if "=" in spec],
+        upstream_url=args.upstream,
         on_ready=_out,
         latency_ms=args.latency_ms,
         operation_latency_ms=latency,
@@ -319,6 +330,27 @@ def _merge(out: Path, directories: list[Path]) -> int:
     for line in result.summary:
         _out(line)
     return int(result.code)
+
+
+def _upstream(args: argparse.Namespace) -> int:
+    from conformance.reference.config import DEFAULT_CHANNEL_KEY
+    from conformance.upstream.app import UPSTREAM_MODELS, UpstreamConfig
+    from conformance.upstream.markers import new_run_id
+    from conformance.upstream.server import serve_upstream
+
+    key = args.key or DEFAULT_CHANNEL_KEY
+    host = f"[{args.host}]" if ":" in args.host else args.host
+
+    def ready(url: str) -> None:
+        _out(f"scripted upstream: {url}")
+        _out(f"channel base URL: {url}   channel key: {key}")
+        _out(f"models: {', '.join(sorted(set(UPSTREAM_MODELS.values())))}")
+        listen = url.split("//", 1)[1].split("/", 1)[0]
+        _out(f"target file: [upstream] listen = \"{listen}\", key = <this key>; stop this "
+             "command before `run`, which starts its own upstream there")
+
+    serve_upstream(f"{host}:{args.port}", UpstreamConfig(key, new_run_id()), on_ready=ready)
+    return 0
 
 
 def _list(what: str) -> int:

@@ -65,6 +65,7 @@ __all__ = [
     "CAPABILITIES",
     "CORE_FEATURES",
     "PROFILES",
+    "RELAY_CAPABILITIES",
     "AuthKeys",
     "Budgets",
     "Limits",
@@ -75,6 +76,7 @@ __all__ = [
     "Settings",
     "TLS",
     "Timeouts",
+    "UpstreamSettings",
     "describe",
     "load_target_file",
     "resolve",
@@ -84,6 +86,8 @@ CAPABILITIES: tuple[str, ...] = (
     "chat", "responses", "embeddings", "images", "speech",
     "transcription", "translation", "video", "moderation", "rerank",
 )
+#: Capabilities a gateway routes to the scripted upstream: ``[models] relay_<capability>``.
+RELAY_CAPABILITIES: tuple[str, ...] = ("chat", "responses", "embeddings", "moderation", "rerank")
 PROFILES: tuple[str, ...] = ("core", "full")
 #: Features every Nexhina gateway has (the core profile); declared when no layer names any.
 CORE_FEATURES: frozenset[str] = frozenset({"models", "chat", "chat.streaming", "auth", "errors"})
@@ -95,6 +99,8 @@ _FEATURE_CAPABILITY: Mapping[str, str] = MappingProxyType({
     "images": "images", "images.url": "images", "audio.speech": "speech",
     "audio.transcription": "transcription", "audio.translation": "translation", "video": "video",
     "rerank": "rerank",
+    "relay": "relay_chat", "relay.responses": "relay_responses", "relay.embeddings": "relay_embeddings",
+    "relay.moderation": "relay_moderation", "relay.rerank": "relay_rerank",
 })
 _SECRET_KEY_NAMES = ("disabled", "expired", "exhausted", "model_restricted", "rate_limited")
 _NOT_SET = "(not set)"
@@ -209,6 +215,24 @@ class Properties:
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamSettings:
+    """The scripted upstream of the relay lane (``[upstream]``); see ``conformance.upstream``.
+
+    Attributes:
+        listen: ``host:port`` the suite's upstream listens on (port 0: a free one).
+        public_url: its base URL as the gateway reaches it (default: the listen address).
+        key: the channel key the upstream expects (a key of the run's own upstream, not a
+            credential of the target: checks must see it to catch a gateway leaking it).
+        gateway_timeout: the gateway's declared upstream timeout, seconds.
+    """
+
+    listen: str
+    key: str = field(repr=False)
+    public_url: str | None = None
+    gateway_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything a run needs to know about its target, resolved once and frozen.
 
@@ -229,6 +253,7 @@ class Settings:
     tls: TLS = TLS()
     properties: Properties = Properties()
     platform: Platform = Platform()
+    upstream: UpstreamSettings | None = None
     profile: str = "full"
     allow_writes: bool = False
     matrix: Matrix = Matrix()
@@ -371,6 +396,11 @@ _KEYS: tuple[_Key, ...] = (
     _Key("target.version", _text),
     _Key("target.features", _features, CORE_FEATURES, env="NEXHINA_FEATURES"),
     *(_Key(f"models.{cap}", _text) for cap in CAPABILITIES),
+    *(_Key(f"models.relay_{cap}", _text) for cap in RELAY_CAPABILITIES),
+    _Key("upstream.listen", _text),
+    _Key("upstream.public_url", _url),
+    _Key("upstream.key", _text, secret=True),
+    _Key("upstream.gateway_timeout", _POS, 30.0),
     *(_Key(f"keys.{name}", _text, secret=True) for name in _SECRET_KEY_NAMES),
     _Key("keys.model_restricted_model", _text),
     _Key("matrix.models", _model_list, (), env="NEXHINA_MODELS"),
@@ -582,6 +612,11 @@ _FEATURE_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "platform.isolation": ("platform.access_token", "platform.other_access_token"),
     "platform.admin": ("platform.access_token", "platform.admin_access_token"),
     "platform.writes": ("platform.access_token",),
+    "relay": ("upstream.listen", "upstream.key"),
+    "relay.responses": ("upstream.listen", "upstream.key"),
+    "relay.embeddings": ("upstream.listen", "upstream.key"),
+    "relay.moderation": ("upstream.listen", "upstream.key"),
+    "relay.rerank": ("upstream.listen", "upstream.key"),
 })
 
 
@@ -613,6 +648,11 @@ def _build(values: Mapping[str, object], sources: Mapping[str, str]) -> Settings
         return {name.partition(".")[2]: v for name, v in values.items() if name.startswith(prefix + ".")}
 
     target = group("target")
+    up = group("upstream")
+    upstream = None
+    if up.get("listen") is not None and up.get("key") is not None:
+        upstream = UpstreamSettings(listen=up["listen"], key=up["key"], public_url=up.get("public_url"),
+                                    gateway_timeout=up["gateway_timeout"])
     return Settings(
         base_url=target["base_url"], api_key=target["api_key"], implementation_name=target["name"],
         implementation_version=target["version"], features=target["features"],
@@ -620,7 +660,7 @@ def _build(values: Mapping[str, object], sources: Mapping[str, str]) -> Settings
         keys=AuthKeys(**group("keys")), limits=Limits(**group("limits")), budgets=Budgets(**group("budgets")),
         timeouts=Timeouts(**group("timeouts")), tls=TLS(**group("tls")),
         properties=Properties(**group("properties")), platform=Platform(**group("platform")),
-        profile=str(values["profile"]),
+        upstream=upstream, profile=str(values["profile"]),
         allow_writes=bool(values["allow_writes"]), sources=MappingProxyType(dict(sources)),
         matrix=Matrix(models=tuple(target_models(values["matrix.models"])),
                       rules=MappingProxyType({cap: p for cap, p in group("matrix").items() if cap != "models" and p})),
@@ -673,6 +713,8 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
             value = flat[key.name]
         elif section == "models":
             value = settings.models.get(attr)
+        elif section == "upstream":
+            value = getattr(settings.upstream, attr) if settings.upstream is not None else None
         else:
             value = getattr(groups[section], attr)
         rows.append((key.name, _render(value, key.secret), settings.sources.get(key.name, "default")))

@@ -12,10 +12,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.config import CAPABILITIES, MissingSettingError, Settings, load_target_file, resolve
+from conformance.config import (
+    CAPABILITIES,
+    MissingSettingError,
+    Settings,
+    UpstreamSettings,
+    load_target_file,
+    resolve,
+)
 from conformance.errors import ConfigError, ConnectError, TransportError, TransportTimeout
 from conformance.ledger import Ledger
 from conformance.transport import Transport
+from conformance.upstream.server import Upstream
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,10 +51,12 @@ def embedded_reference_layer() -> dict[str, object]:
     from conformance.reference.config import ReferenceConfig
     from conformance.reference.server import target_file_text
 
-    layer = tomllib.loads(target_file_text(EMBEDDED, ReferenceConfig()))
-    target = layer.get("target")
-    if isinstance(target, dict):
-        target.pop("base_url", None)
+    # Relay mode: the run starts the scripted upstream on a free port and the reference after it.
+    layer = tomllib.loads(target_file_text(EMBEDDED, ReferenceConfig(upstream_url=EMBEDDED)))
+    for table, key in (("target", "base_url"), ("upstream", "public_url")):
+        found = layer.get(table)
+        if isinstance(found, dict):
+            found.pop(key, None)
     return layer
 
 
@@ -143,6 +153,8 @@ class TargetSession:
         self.settings = settings
         self.transport = transport
         self._stack = stack
+        #: The run's scripted upstream (relay lane), or None without ``[upstream]``.
+        self.upstream: Upstream | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, ledger: Ledger | None = None) -> TargetSession:
@@ -151,18 +163,44 @@ class TargetSession:
         ``ledger``: the run's shared budget and breakers (default: one of this process alone).
         """
         stack = contextlib.ExitStack()
+        upstream = None
+        if settings.upstream is not None:
+            upstream = stack.enter_context(_start_upstream(settings.upstream))
+            public = settings.upstream.public_url or upstream.url
+            settings = dataclasses.replace(settings, upstream=dataclasses.replace(settings.upstream, public_url=public))
         if settings.base_url is None:
             from conformance.reference.config import ReferenceConfig
             from conformance.reference.server import running_reference
 
-            base_url = stack.enter_context(running_reference(ReferenceConfig()))
+            config = ReferenceConfig()
+            if settings.upstream is not None:
+                config = dataclasses.replace(config, upstream_url=settings.upstream.public_url,
+                                             channel_key=settings.upstream.key,
+                                             relay_timeout=settings.upstream.gateway_timeout)
+            base_url = stack.enter_context(running_reference(config))
             settings = dataclasses.replace(settings, base_url=base_url)
         transport = stack.enter_context(Transport(settings, ledger=ledger))
-        return cls(settings, transport, stack)
+        session = cls(settings, transport, stack)
+        session.upstream = upstream
+        return session
 
     def close(self) -> None:
         """Close the transport and stop the embedded reference."""
         self._stack.close()
+
+
+def _start_upstream(upstream: UpstreamSettings) -> contextlib.AbstractContextManager[Upstream]:
+    """The run's scripted upstream on ``upstream.listen`` (slow script: past the gateway timeout)."""
+    from conformance.upstream.app import UpstreamConfig
+    from conformance.upstream.markers import new_run_id
+    from conformance.upstream.server import parse_listen, running_upstream
+
+    try:
+        parse_listen(upstream.listen)
+    except ValueError as exc:
+        raise ConfigError(f"upstream.listen: {exc}") from exc
+    config = UpstreamConfig(upstream.key, new_run_id(), slow_delay=upstream.gateway_timeout + 1.0)
+    return running_upstream(upstream.listen, config)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from conformance.reference.operations import (
 from conformance.reference.platform_api import PlatformApi
 from conformance.reference.platform_relay import RelayAccounting
 from conformance.reference.platform_store import PlatformStore
+from conformance.reference.relay import Relay, forward_or_passthrough
 from conformance.reference.validation import RequestSchemas, coerce_form
 
 logger = logging.getLogger("conformance.reference.app")
@@ -129,6 +130,8 @@ class Gateway:
         self.accounting = RelayAccounting(self.store)
         #: Requests seen, by (method, "management" | "relay"): the self-tests count writes with it.
         self.requests: Counter[tuple[str, str]] = Counter()
+        self.relay = (Relay(config.upstream_url, config.channel_key, config.relay_timeout)
+                      if config.upstream_url else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -205,16 +208,18 @@ class Gateway:
         self._rate_limit(key, state, faults)
         token = self.accounting.admit(key, faults)
         try:
-            return await self._serve_admitted(request, op, params, faults, raw, oversize, state, token)
+            return await self._serve_admitted(request, op, params, faults, raw, oversize, key, state, token)
         except (ApiError, HttpError):
             self.accounting.failed(token, faults)
             raise
 
     async def _serve_admitted(self, request: Request, op: Operation, params: dict[str, str], faults: FaultSet,
-                              raw: bytes, oversize: bool, state: KeyState, token: object) -> Response:
+                              raw: bytes, oversize: bool, key: str, state: KeyState, token: object) -> Response:
         if oversize:
             raise body_too_large(self.config.body_limit_bytes)
         body, fields, upload = await self._parse(request, raw, op, faults)
+        if self.relay is not None and self.relay.handles(op.path, body):
+            return await forward_or_passthrough(self.relay, op.path, body, key, faults)
         if op.capability is not None:
             model = self._check_model(op, body, state, faults)
             scoped = self.config.faults_of_model(model)
@@ -269,7 +274,8 @@ class Gateway:
             if faults.on("auth.unknown-key"):
                 raise ApiError(403, "Access denied.", "permission_error", code="invalid_api_key")
             code = None if faults.on("auth.unknown-key-code") else "invalid_api_key"
-            raise ApiError(401, "Incorrect API key provided.", code=code)
+            shown = key if faults.on("auth.key-not-echoed") else _masked(key)
+            raise ApiError(401, f"Incorrect API key provided: {shown}.", code=code)
         _refuse_key_state(state, faults)
         return key, state
 
@@ -373,6 +379,11 @@ def _refuse_key_state(state: KeyState, faults: FaultSet) -> None:
         code = "quota_exceeded" if faults.on("auth.exhausted-key-code") else "insufficient_quota"
         raise ApiError(429, "You exceeded your current quota, please check your plan and billing details.",
                        "insufficient_quota", code=code)
+
+
+def _masked(key: str) -> str:
+    """A key as an error may show it: a few characters at each end (new-api's habit)."""
+    return f"{key[:3]}***{key[-3:]}" if len(key) > 8 else "***"
 
 
 def _public_base(request: Request) -> str:

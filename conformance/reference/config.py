@@ -24,6 +24,10 @@ DEFAULT_RATE_LIMIT_REQUESTS = 5
 DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 2.0
 DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
 DEFAULT_VIDEO_POLLS = 2
+#: The channel key the reference sends to its upstream in relay mode.
+DEFAULT_CHANNEL_KEY = "sk-nxc-upstream-channel"
+#: The declared upstream timeout of the reference in relay mode, seconds.
+DEFAULT_RELAY_TIMEOUT = 0.5
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class ReferenceConfig:
             the usual model, then synthetic copies), for the model matrix and its benchmark.
         model_faults: (model, fault name) pairs: a fault switched on only for requests
             naming that model (a route that is broken for one model).
+        upstream_url: relay mode: the upstream base URL relay models are forwarded to.
+        channel_key: the key sent to the upstream (never a client key).
+        relay_timeout: the declared upstream timeout; a slower upstream gets 504.
 
     The keys are left out of ``repr`` so that a user-chosen key never reaches a log.
     """
@@ -71,6 +78,9 @@ class ReferenceConfig:
     capabilities: frozenset[str] | None = None
     models_per_capability: int = 1
     model_faults: tuple[tuple[str, str], ...] = ()
+    upstream_url: str | None = None
+    channel_key: str = field(default=DEFAULT_CHANNEL_KEY, repr=False)
+    relay_timeout: float = DEFAULT_RELAY_TIMEOUT
 
     def __post_init__(self) -> None:
         keys = self.keys_by_role()
@@ -93,6 +103,8 @@ class ReferenceConfig:
             raise ConfigError(f"unknown capability {unknown[0]!r}; known: {', '.join(MODELS)}")
         if self.models_per_capability < 1:
             raise ConfigError(f"models_per_capability must be >= 1, got {self.models_per_capability}")
+        if self.relay_timeout <= 0:
+            raise ConfigError(f"relay_timeout must be > 0, got {self.relay_timeout}")
         if self.video_polls_to_complete < 0:
             raise ConfigError(f"video_polls_to_complete must be >= 0, got {self.video_polls_to_complete}")
 

@@ -28,6 +28,8 @@ ENGINE_MODULES: tuple[str, ...] = (
     "rerank",
     "assets",
 )
+#: Other reference modules (outside the engines) whose FAULTS join the catalogue.
+OTHER_MODULES: tuple[str, ...] = ("conformance.reference.relay",)
 
 HTTP_FAULTS: dict[str, str] = {
     "auth.valid-key": (
@@ -39,6 +41,7 @@ HTTP_FAULTS: dict[str, str] = {
     "auth.unknown-key": "an unknown key gets 403 (with the envelope) instead of 401",
     "auth.unknown-key@500": "an unknown key gets 500 (also breaks errors.no-5xx-for-client-error)",
     "auth.unknown-key-code": "the 401 for an unknown key carries code null",
+    "auth.key-not-echoed": "the 401 for an unknown key repeats the key in full in its message",
     "auth.disabled-key": "a disabled key is served",
     "auth.expired-key": "an expired key is served",
     "auth.exhausted-key": "a key with exhausted quota is served",
@@ -122,6 +125,12 @@ def catalogue() -> dict[str, str]:
         clash = merged.keys() & faults.keys()
         if clash:
             raise ValueError(f"fault names defined twice (engines.{name}): {sorted(clash)}")
+        merged.update(faults)
+    for path in OTHER_MODULES:
+        faults = importlib.import_module(path).FAULTS
+        clash = merged.keys() & faults.keys()
+        if clash:
+            raise ValueError(f"fault names defined twice ({path}): {sorted(clash)}")
         merged.update(faults)
     return dict(sorted(merged.items()))
 

@@ -15,6 +15,7 @@ import logging
 import socket
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from conformance.reference.config import ReferenceConfig
 from conformance.reference.faults import parse_faults
 from conformance.reference.models import MODELS
 from conformance.reference.platform_store import ADMIN_ACCESS_TOKEN, OTHER_ACCESS_TOKEN, USER_ACCESS_TOKEN
+from conformance.reference.relay import RELAY_CAPABILITIES
 
 logger = logging.getLogger("conformance.reference.server")
 
@@ -52,6 +54,7 @@ def serve(
     capabilities: Iterable[str] | None = None,
     models_per_capability: int = 1,
     model_faults: Iterable[tuple[str, str]] = (),
+    upstream_url: str | None = None,
     on_ready: Callable[[str], None] | None = None,
     latency_ms: float = 0.0,
     operation_latency_ms: Mapping[str, float] | None = None,
@@ -67,6 +70,7 @@ def serve(
         capabilities: serve only these capabilities (None: all), as a gateway routing few.
         models_per_capability: serve this many models per capability (``ReferenceConfig``).
         model_faults: (model, fault) pairs: faults on only for requests naming that model.
+        upstream_url: relay mode: the relay models are forwarded to this upstream base URL.
         on_ready: called with the base URL once the socket listens (the CLI prints it).
         latency_ms: simulated round trip added to every request.
         operation_latency_ms: per operation path suffix, a latency replacing ``latency_ms``.
@@ -84,7 +88,8 @@ def serve(
     parse_faults(name for _, name in scoped)   # unknown fault names fail here, not per request
     config = ReferenceConfig(faults=parse_faults(faults), capabilities=served,
                              models_per_capability=models_per_capability, model_faults=scoped,
-                             latency_ms=latency_ms, operation_latency_ms=tuple((operation_latency_ms or {}).items()))
+                             latency_ms=latency_ms, operation_latency_ms=tuple((operation_latency_ms or {}).items()),
+                             upstream_url=upstream_url)
     if api_key:
         config = dataclasses.replace(config, api_key=api_key)
     sock = _listen(host, port)
@@ -152,11 +157,13 @@ def target_file_text(base_url: str, config: ReferenceConfig) -> str:
         f"api_key = {_toml(config.api_key)}",
         f"name = {_toml(NAME)}",
         f"version = {_toml(conformance.__version__)}",
-        f"features = [{', '.join(_toml(f) for f in _features())}]",
+        f"features = [{', '.join(_toml(f) for f in _features(relay=bool(config.upstream_url)))}]",
         "",
         "[models]",
         *(f"{cap} = {_toml(model)}" for cap, model in MODELS.items()),
+        *(f"relay_{cap} = {_toml(model)}" for cap, model in RELAY_CAPABILITIES.items() if config.upstream_url),
         "",
+        *_upstream_lines(config),
         "[keys]",
         f"disabled = {_toml(config.disabled_key)}",
         f"expired = {_toml(config.expired_key)}",
@@ -186,13 +193,25 @@ def target_file_text(base_url: str, config: ReferenceConfig) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _features() -> list[str]:
-    """Every feature of the requirement catalogue (the reference implements them all)."""
+def _upstream_lines(config: ReferenceConfig) -> list[str]:
+    """The ``[upstream]`` table of a relaying reference: where the suite's scripted upstream
+    listens (where the reference forwards), and its key; nothing when it does not relay."""
+    if not config.upstream_url:
+        return []
+    netloc = urllib.parse.urlsplit(config.upstream_url).netloc
+    return ["[upstream]", f"listen = {_toml(netloc)}", f"public_url = {_toml(config.upstream_url)}",
+            f"key = {_toml(config.channel_key)}", f"gateway_timeout = {float(config.relay_timeout)}", ""]
+
+
+def _features(*, relay: bool) -> list[str]:
+    """Every feature of the requirement catalogue (the reference implements them all; the
+    relay features only in relay mode)."""
     from conformance import spec  # the catalogue sits next to the spec
 
     path = spec.openapi_dir() / "requirements.yaml"
     document = spec.read_yaml(path)
-    return sorted({str(item["feature"]) for item in document["requirements"]})
+    features = {str(item["feature"]) for item in document["requirements"]}
+    return sorted(f for f in features if relay or not (f == "relay" or f.startswith("relay.")))
 
 
 def _toml(text: str) -> str:

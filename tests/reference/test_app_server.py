@@ -15,6 +15,7 @@ from conformance.config import resolve
 from conformance.errors import ConfigError
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.models import MODELS
+from conformance.reference.relay import RELAY_CAPABILITIES
 from conformance.reference.server import running_reference, serve, target_file_text
 
 if sys.version_info >= (3, 11):
@@ -117,6 +118,14 @@ def test_target_file_describes_the_reference() -> None:
     assert document["target"]["name"] == "nexhina-reference"
     assert {"models", "chat", "auth", "errors", "rate-limit", "body-limit"} <= set(document["target"]["features"])
     assert document["models"] == MODELS
+    assert "upstream" not in document and "relay" not in document["target"]["features"]
+    relayed = tomllib.loads(target_file_text("http://127.0.0.1:8765/v1", ReferenceConfig(
+        upstream_url="http://127.0.0.1:8766/v1")))
+    assert relayed["models"] == {**MODELS, **{f"relay_{c}": m for c, m in RELAY_CAPABILITIES.items()}}
+    assert relayed["upstream"] == {"listen": "127.0.0.1:8766", "public_url": "http://127.0.0.1:8766/v1",
+                                   "key": config.channel_key, "gateway_timeout": config.relay_timeout}
+    assert {"relay", "relay.responses", "relay.embeddings", "relay.moderation", "relay.rerank"} <= set(
+        relayed["target"]["features"])
     assert document["keys"]["rate_limited"] == config.rate_limited_key
     assert document["keys"]["model_restricted_model"] == config.model_restricted_model
     assert document["limits"] == {

@@ -1,0 +1,244 @@
+"""Relay mode of the reference gateway: JSON operations forwarded to an upstream provider.
+
+Owns ``Relay`` (its OWN outbound HTTP client, never the suite's transport), the relay model
+names and the relay faults. Relays chat (plain and streamed), Responses, embeddings,
+moderations and rerank. A request naming a relay model is forwarded to the upstream with
+the channel key and the model mapped (``RELAY_MODELS``); the upstream's answer reaches the
+client unchanged but for the model name, and upstream errors are mapped as new-api's relay
+does: 400 and 404 pass through with the upstream's message, a refused channel key becomes
+502 (never 401: the client's key is fine), 429 passes through with its Retry-After, 5xx
+becomes 502, and an upstream slower than ``timeout`` becomes 504 within that timeout.
+Upstream connections are never kept alive: the suite restarts its upstream between runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+import httpx
+from starlette.responses import Response, StreamingResponse
+
+from conformance.reference.api_error import ApiError
+from conformance.reference.faultset import FaultSet
+from conformance.reference.http_errors import HttpError, json_response
+
+#: Client-side model name -> the upstream model it maps to (the declared model mapping).
+RELAY_MODELS: Final[dict[str, str]] = {
+    "relay-chat": "up-chat", "relay-embed": "up-embed", "relay-moderation": "up-moderation",
+    "relay-rerank": "up-rerank",
+}
+#: Capability -> relay model written to the target file as ``[models] relay_<capability>``.
+RELAY_CAPABILITIES: Final[dict[str, str]] = {
+    "chat": "relay-chat", "responses": "relay-chat", "embeddings": "relay-embed",
+    "moderation": "relay-moderation", "rerank": "relay-rerank",
+}
+#: Spec paths the relay forwards.
+#: How much later than declared the ``relay.errors.timeout`` fault gives up, seconds.
+_LATE: Final[float] = 0.8
+RELAYED_PATHS: Final[frozenset[str]] = frozenset(
+    {"/chat/completions", "/responses", "/embeddings", "/moderations", "/rerank"})
+
+FAULTS: Final[dict[str, str]] = {
+    "relay.forwarding.chat": "chat: seed and stop are dropped on the way upstream",
+    "relay.forwarding.responses": "Responses: instructions is dropped on the way upstream",
+    "relay.forwarding.embeddings": "embeddings: dimensions is dropped on the way upstream",
+    "relay.forwarding.moderation": "moderations: only the first item of a list input is forwarded",
+    "relay.forwarding.rerank": "rerank: top_n and return_documents are dropped on the way upstream",
+    "relay.exactly-once": "every relayed request is sent upstream twice",
+    "relay.answer.unchanged": "chat and Responses: the answer id and the first choice's finish_reason are rewritten",
+    "relay.usage.exact": "usage is recomputed by the gateway (detail fields lost, counts invented)",
+    "relay.key.client-key": "the client's API key is sent upstream too (an X-Client-Authorization header)",
+    "relay.key.channel-key": "errors of a refused channel say which channel key was refused",
+    "relay.errors.client-error": "an upstream 400 reaches the client as 400 without the upstream's message",
+    "relay.errors.channel-auth": "an upstream 401/403 (bad channel key) is passed on to the client as 401",
+    "relay.errors.rate-limit": "an upstream 429 reaches the client without Retry-After",
+    "relay.errors.server-error": "an upstream 5xx reaches the client as 200 carrying the upstream's error",
+    "relay.errors.timeout": "the relay really waits 0.8 s longer than its declared timeout (504 late)",
+    "relay.concurrency": "answers of requests in flight together are swapped (one shared answer slot)",
+}
+
+
+class Relay:
+    """Forwards relay requests to one upstream with one channel key.
+
+    Args:
+        base_url: the upstream base URL (``http://host:port/v1``).
+        key: the channel key the upstream expects.
+        timeout: the declared upstream timeout, seconds (first byte to complete answer).
+    """
+
+    def __init__(self, base_url: str, key: str, timeout: float) -> None:
+        self._base = base_url.rstrip("/")
+        self._key = key
+        self._timeout = timeout
+        self._client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
+        self._slot: tuple[int, dict[str, Any]] | None = None
+
+    @staticmethod
+    def handles(path: str, body: dict[str, Any]) -> bool:
+        """Whether a parsed request (spec path, JSON body) is one for the upstream."""
+        return path in RELAYED_PATHS and body.get("model") in RELAY_MODELS
+
+    async def forward(self, path: str, body: dict[str, Any], client_key: str, faults: FaultSet) -> Response:
+        """Send ``body`` upstream and answer the client (raises ApiError/HttpError for errors)."""
+        outbound = _outbound(path, body, faults)
+        headers = {"Authorization": f"Bearer {self._key}"}
+        if faults.on("relay.key.client-key"):
+            headers["X-Client-Authorization"] = f"Bearer {client_key}"
+        timeout = self._timeout + (_LATE if faults.on("relay.errors.timeout") else 0.0)
+        attempts = 2 if faults.on("relay.exactly-once") else 1
+        if outbound.get("stream") is True:
+            return await self._stream(path, outbound, headers, timeout, attempts, faults)
+        for _ in range(attempts):
+            response = await self._send(path, outbound, headers, timeout)
+        status, payload = response.status_code, _payload(response)
+        if status >= 400:
+            raise self._error(status, payload, response.headers.get("retry-after"), faults)
+        if not isinstance(payload, dict):
+            raise ApiError(502, "The upstream answered with something that is not JSON.", "upstream_error",
+                           code="bad_upstream_response")
+        answer = _inbound(payload, str(body.get("model")), faults)
+        if faults.on("relay.concurrency"):
+            answer = await self._shared_slot(answer)
+        return json_response(answer, 200)
+
+    async def _stream(self, path: str, outbound: dict[str, Any], headers: dict[str, str], timeout: float,
+                      attempts: int, faults: FaultSet) -> Response:
+        """A streamed request: the upstream's events are passed on as they arrive."""
+        for _ in range(attempts - 1):
+            await self._send(path, outbound, headers, timeout)
+        request = self._client.build_request("POST", self._base + path, json=outbound, headers=headers,
+                                             timeout=httpx.Timeout(timeout))
+        try:
+            response = await asyncio.wait_for(self._client.send(request, stream=True), timeout)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise ApiError(504, f"The upstream did not answer within {timeout:g} s.", "upstream_error",
+                           code="upstream_timeout") from exc
+        except httpx.HTTPError as exc:
+            raise ApiError(502, "The upstream could not be reached.", "upstream_error",
+                           code="upstream_unreachable") from exc
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            raise self._error(response.status_code, _payload(response), response.headers.get("retry-after"), faults)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in response.aiter_raw():
+                    yield chunk
+            finally:
+                await response.aclose()
+
+        return StreamingResponse(chunks(), media_type=response.headers.get("content-type", "text/event-stream"),
+                                 headers={"Cache-Control": "no-cache"})
+
+    async def aclose(self) -> None:
+        """Close the outbound client."""
+        await self._client.aclose()
+
+    async def _send(self, path: str, outbound: dict[str, Any], headers: dict[str, str],
+                    timeout: float) -> httpx.Response:
+        try:
+            return await asyncio.wait_for(
+                self._client.post(self._base + path, json=outbound, headers=headers,
+                                  timeout=httpx.Timeout(timeout)),
+                timeout)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise ApiError(504, f"The upstream did not answer within {timeout:g} s.", "upstream_error",
+                           code="upstream_timeout") from exc
+        except httpx.HTTPError as exc:
+            raise ApiError(502, "The upstream could not be reached.", "upstream_error",
+                           code="upstream_unreachable") from exc
+
+    def _error(self, status: int, payload: Any, retry_after: str | None, faults: FaultSet) -> ApiError:
+        message, code = _upstream_error(payload)
+        if faults.on("relay.errors.server-error") and status >= 500:
+            raise _Passthrough(payload)
+        if status in (401, 403):
+            if faults.on("relay.errors.channel-auth"):
+                return ApiError(401, message, "authentication_error", code=code)
+            text = "The upstream refused the gateway's channel credentials."
+            if faults.on("relay.key.channel-key"):
+                text += f" Channel key: {self._key}."
+            return ApiError(502, text, "upstream_error", code="upstream_auth_failed")
+        if status == 429:
+            headers = () if retry_after is None or faults.on("relay.errors.rate-limit") else (
+                ("Retry-After", retry_after),)
+            return HttpError(429, message, "rate_limit_error", code=code, headers=headers)
+        if status >= 500:
+            return ApiError(502, f"The upstream failed ({status}): {message}", "upstream_error", code=code)
+        if status == 400 and faults.on("relay.errors.client-error"):
+            return ApiError(400, "Bad request.", code=code)
+        return ApiError(status, message, "invalid_request_error", code=code)
+
+    async def _shared_slot(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """The ``relay.concurrency`` fault: the last answer stored wins for everyone waiting."""
+        self._slot = (id(answer), answer)
+        await asyncio.sleep(0.05)
+        return self._slot[1]
+
+
+class _Passthrough(Exception):
+    """The ``relay.errors.server-error`` fault: an upstream error body answered as 200."""
+
+    def __init__(self, payload: Any) -> None:
+        super().__init__("passthrough")
+        self.payload = payload
+
+
+async def forward_or_passthrough(relay: Relay, path: str, body: dict[str, Any], client_key: str,
+                                 faults: FaultSet) -> Response:
+    """``Relay.forward``, with the server-error fault's 200 passthrough turned into a response."""
+    try:
+        return await relay.forward(path, body, client_key, faults)
+    except _Passthrough as passthrough:
+        return json_response(passthrough.payload, 200)
+
+
+def _outbound(path: str, body: dict[str, Any], faults: FaultSet) -> dict[str, Any]:
+    outbound = {**body, "model": RELAY_MODELS[str(body["model"])]}
+    if path == "/chat/completions" and faults.on("relay.forwarding.chat"):
+        outbound.pop("seed", None)
+        outbound.pop("stop", None)
+    if path == "/responses" and faults.on("relay.forwarding.responses"):
+        outbound.pop("instructions", None)
+    if path == "/embeddings" and faults.on("relay.forwarding.embeddings"):
+        outbound.pop("dimensions", None)
+    if path == "/moderations" and faults.on("relay.forwarding.moderation") and isinstance(body.get("input"), list):
+        outbound["input"] = body["input"][:1]
+    if path == "/rerank" and faults.on("relay.forwarding.rerank"):
+        outbound.pop("top_n", None)
+        outbound.pop("return_documents", None)
+    return outbound
+
+
+def _inbound(payload: dict[str, Any], model: str, faults: FaultSet) -> dict[str, Any]:
+    answer = {**payload, "model": model} if "model" in payload else dict(payload)
+    if faults.on("relay.answer.unchanged") and ("choices" in answer or "output" in answer):
+        answer["id"] = "gw-" + str(answer.get("id", ""))
+        choices = answer.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            choices[0] = {**choices[0], "finish_reason": "length"}
+    usage = answer.get("usage")
+    if faults.on("relay.usage.exact") and isinstance(usage, dict):
+        answer["usage"] = {k: v + 1 for k, v in usage.items() if isinstance(v, int)}
+    return answer
+
+
+def _payload(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        return None
+
+
+def _upstream_error(payload: Any) -> tuple[str, str | None]:
+    """The upstream error's message and code (a placeholder when it sent no envelope)."""
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        code = error.get("code")
+        return str(error.get("message") or "The upstream failed."), code if isinstance(code, str) else None
+    return "The upstream failed without an error envelope.", None

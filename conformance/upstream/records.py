@@ -1,0 +1,69 @@
+"""What the scripted upstream received: one ``UpstreamRecord`` per request, kept in order.
+
+Owns ``UpstreamRecord`` (method, path, headers, body, arrival time, marker) and
+``RecordStore`` (thread-safe: the upstream's event loop writes, the suite's threads read).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class UpstreamRecord:
+    """One request as the upstream received it.
+
+    ``headers`` keys are lower case (repeats joined with ``, ``); ``at`` is
+    ``time.monotonic()`` at arrival; ``marker`` the marker text found in the body, or None;
+    ``status`` and ``answer`` what the upstream answered (``answer`` empty for a stream).
+    """
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+    at: float
+    marker: str | None
+    status: int = 200
+    answer: bytes = field(default=b"", repr=False)
+
+    def answer_json(self) -> Any:
+        """The upstream's answer decoded as JSON, or None."""
+        try:
+            return json.loads(self.answer)
+        except ValueError:
+            return None
+
+    def json(self) -> Any:
+        """The body decoded as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+class RecordStore:
+    """Every record of one upstream, in arrival order."""
+
+    def __init__(self) -> None:
+        self._records: list[UpstreamRecord] = []
+        self._lock = threading.Lock()
+
+    def add(self, record: UpstreamRecord) -> None:
+        """Append one record."""
+        with self._lock:
+            self._records.append(record)
+
+    def all(self) -> tuple[UpstreamRecord, ...]:
+        """Every record so far."""
+        with self._lock:
+            return tuple(self._records)
+
+    def for_marker(self, marker: str) -> tuple[UpstreamRecord, ...]:
+        """The records whose body carried ``marker``, in arrival order."""
+        with self._lock:
+            return tuple(r for r in self._records if r.marker == marker)

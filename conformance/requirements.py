@@ -40,7 +40,7 @@ SCHEMA_FILE: Final = "requirements.schema.json"
 #: Profile names: ``core`` selects the core entries, ``full`` selects every entry.
 PROFILES: Final = ("core", "full")
 #: Decision numbers of SPEC-DECISIONS.md a ``ref`` may cite.
-KNOWN_DECISIONS: Final = frozenset({f"D{n}" for n in range(1, 25)} | {"D6a"} | {f"D{n}" for n in range(25, 85)})
+KNOWN_DECISIONS: Final = frozenset({f"D{n}" for n in range(1, 25)} | {"D6a"} | {f"D{n}" for n in range(25, 110)})
 _DECISION = re.compile(r"D[0-9]+[a-z]?")
 _MAX_REPORTED = 10
 

@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import io
 import json
-import socket
 import sys
 import tempfile
 import time
@@ -133,12 +132,12 @@ def run_matrix(faults: Iterable[str], *, include_clean: bool = True, sample_perc
     (see `Focus`), its areas taken from its requirement and its ``collateral`` entry.
     """
     from conformance.reference.config import ReferenceConfig
-    from conformance.reference.server import running_reference, target_file_text
+    from conformance.reference.server import free_loopback_port, running_reference, target_file_text
 
     # Relay lane: each suite run starts the scripted upstream on this fixed port (the
     # reference forwards there), and stops it at the end of the run.
     config = ReferenceConfig(rate_limit_window_seconds=_MATRIX_WINDOW_SECONDS,
-                             upstream_url=f"http://127.0.0.1:{_free_port()}/v1")
+                             upstream_url=f"http://127.0.0.1:{free_loopback_port()}/v1")
     rows: list[Row] = []
     with running_reference(config) as base_url, tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "reference.toml"
@@ -176,14 +175,6 @@ def impact_kind(text: str) -> str:
         if body.startswith(prefix):
             return kind
     return "no-exchange"
-
-
-def _free_port() -> int:
-    """A loopback port free right now (for the scripted upstream the suite runs start)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def table(rows: Iterable[Row]) -> str:

@@ -105,6 +105,14 @@ def serve(
         sock.close()
 
 
+def free_loopback_port() -> int:
+    """A 127.0.0.1 port free right now: where a run's scripted upstream will listen (relay mode)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @contextlib.contextmanager
 def running_reference(config: ReferenceConfig) -> Iterator[str]:
     """Run the reference on a free 127.0.0.1 port in a background thread; yield its base URL.

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.faults import parse_faults
-from conformance.reference.server import running_reference, target_file_text
+from conformance.reference.server import free_loopback_port, running_reference, target_file_text
 
 SCHEMA = Path(__file__).resolve().parents[2] / "conformance" / "data" / "conformance-report.schema.json"
 SECRET = "sk-e2e-DISTINCTIVE-7f3a9c1b"
@@ -68,7 +68,10 @@ def test_clean_reference_passes_every_requirement(tmp_path: Path, workers: str |
 @pytest.fixture
 def faulted_reference(tmp_path: Path) -> Iterator[Path]:
     """A reference with a distinctive key and one fault; yields its target file."""
-    config = ReferenceConfig(api_key=SECRET, faults=parse_faults(["chat.stream.done-sentinel"]))
+    # In relay mode, like the default run: the relay lane is certified too (its upstream is
+    # started by the run, on the port the target file names).
+    config = ReferenceConfig(api_key=SECRET, faults=parse_faults(["chat.stream.done-sentinel"]),
+                             upstream_url=f"http://127.0.0.1:{free_loopback_port()}/v1")
     with running_reference(config) as base_url:
         target = tmp_path / "target.toml"
         target.write_text(target_file_text(base_url, config))

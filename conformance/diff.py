@@ -19,7 +19,7 @@ from conformance.errors import ConformanceError
 REPORT_FILE = "conformance-report.json"
 
 #: Schema versions of conformance-report.json this module reads (see the schema's history).
-READABLE_VERSIONS: frozenset[int] = frozenset({1})
+READABLE_VERSIONS: frozenset[int] = frozenset({1, 2})
 
 _BROKEN = frozenset({"FAIL", "ERROR"})
 

@@ -22,9 +22,9 @@ def test_model_of_reads_the_last_id_part() -> None:
 
 def test_per_model_verdicts_and_the_worst_per_area() -> None:
     records = [
-        TestRecord("t.py::test_a[model=m1]", (RID,), TEST_PASSED),
+        TestRecord("t.py::test_a[model=m1]", (RID,), TEST_PASSED, judged=(RID,)),
         TestRecord("t.py::test_a[model=m2]", (RID,), TEST_VIOLATED, (ViolationRecord(RID, "assistant", "system"),)),
-        TestRecord("t.py::test_auth", ("auth.valid-key",), TEST_PASSED),
+        TestRecord("t.py::test_auth", ("auth.valid-key",), TEST_PASSED, judged=("auth.valid-key",)),
     ]
     models = per_model(records, load_catalogue())
     assert models == {"m1": {RID: "PASS"}, "m2": {RID: "FAIL"}}
@@ -45,7 +45,7 @@ def test_matrix_settings_from_file_env_and_cli() -> None:
 
 def test_model_baseline_entries() -> None:
     records = [
-        TestRecord("t.py::test_a[model=m1]", (RID,), TEST_PASSED),
+        TestRecord("t.py::test_a[model=m1]", (RID,), TEST_PASSED, judged=(RID,)),
         TestRecord("t.py::test_a[model=m2]", (RID,), TEST_VIOLATED, (ViolationRecord(RID, "assistant", "system"),)),
     ]
     catalogue = load_catalogue()

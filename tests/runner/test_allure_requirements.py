@@ -32,7 +32,7 @@ def _report() -> dict[str, object]:
     records = [
         TestRecord("t1", ("chat.stream.done-sentinel",), TEST_VIOLATED,
                    (ViolationRecord("chat.stream.done-sentinel", "one [DONE]", "none", "event[4]", CURL),)),
-        TestRecord("t2", ("models.list.shape",), TEST_PASSED),
+        TestRecord("t2", ("models.list.shape",), TEST_PASSED, judged=("models.list.shape",)),
         TestRecord("t3", ("rerank.sorted",), TEST_NOT_SUPPORTED, message="NOT_SUPPORTED: the target does not declare"),
         TestRecord("t4", ("auth.valid-key",), TEST_ERROR, message="transport error: ReadTimeout"),
     ]

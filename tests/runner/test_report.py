@@ -97,7 +97,8 @@ def test_client_impact_reaches_the_json_report_summary_and_terminal(tmp_path: Pa
     impact = "openai-python 3.51.0: raises APIResponseValidationError: Data returned by API invalid"
     records = [
         TestRecord("t1", ("chat.stream.done-sentinel",), TEST_VIOLATED,
-                   (ViolationRecord("chat.stream.done-sentinel", "[DONE]", "none", "event[4]", None, client_impact=impact),)),
+                   (ViolationRecord("chat.stream.done-sentinel", "[DONE]", "none", "event[4]", None,
+                                    client_impact=impact),)),
     ]
     results = aggregate(records, load_catalogue())
     write_reports(tmp_path, results, FACTS)

@@ -113,7 +113,8 @@ def merge(out: Path, directories: Sequence[Path]) -> MergeResult:
     (out / "merge.json").write_text(json.dumps(_merge_facts(shards), indent=2) + "\n", encoding="utf-8")
     summary = terminal_summary(results, facts) + matrix + [
         f"merged {len(shards)} shards of plan {shards[0].document['plan']}",
-        f"requests sent: {facts.requests_sent} (of which {sum(_preflight(s) for s in shards)} preflight, one per shard)",
+        f"requests sent: {facts.requests_sent} "
+        f"(of which {sum(_preflight(s) for s in shards)} preflight, one per shard)",
         f"reports: {out}",
     ]
     return MergeResult(code, summary)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
+from jsonpointer import escape, unescape
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
@@ -132,10 +133,6 @@ def _registry() -> Registry[Any]:
     return registry
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
 def _build(pointer: str) -> Draft202012Validator:
     validator_ = Draft202012Validator(
         {"$ref": f"{SPEC_URI}#{pointer}"},
@@ -159,7 +156,7 @@ def validator(name: str) -> Draft202012Validator:
     """
     if name not in schema_names():
         raise SpecError(f"unknown schema {name!r}; known: {', '.join(sorted(schema_names()))}")
-    return _build(f"/components/schemas/{_escape(name)}")
+    return _build(f"/components/schemas/{escape(name)}")
 
 
 def _operation(path: str, method: str) -> dict[str, Any]:
@@ -205,7 +202,7 @@ def validator_for_request(
     """
     if request_schema(path, method, media_type) is None:
         raise SpecError(f"{method.upper()} {path} takes no {media_type} body")
-    pointer = f"/paths/{_escape(path)}/{method.lower()}/requestBody/content/{_escape(media_type)}/schema"
+    pointer = f"/paths/{escape(path)}/{method.lower()}/requestBody/content/{escape(media_type)}/schema"
     return _build(pointer)
 
 
@@ -216,14 +213,14 @@ def _response_pointer(path: str, method: str, status: str) -> str | None:
     if "$ref" in entry:
         # Shared error answers live under components.responses; follow the (local) reference.
         return str(entry["$ref"]).removeprefix("#")
-    return f"/paths/{_escape(path)}/{method.lower()}/responses/{_escape(status)}"
+    return f"/paths/{escape(path)}/{method.lower()}/responses/{escape(status)}"
 
 
 def _response(path: str, method: str, status: str) -> dict[str, Any] | None:
     pointer = _response_pointer(path, method, status)
     node: Any = load_spec()
     for token in (pointer or "").split("/")[1:]:
-        node = node.get(token.replace("~1", "/").replace("~0", "~")) if isinstance(node, dict) else None
+        node = node.get(unescape(token)) if isinstance(node, dict) else None
     return node if pointer is not None and isinstance(node, dict) else None
 
 
@@ -253,7 +250,7 @@ def validator_for_response(
     content = entry.get("content", {}).get(media_type) if entry else None
     if not isinstance(content, dict) or "schema" not in content:
         raise SpecError(f"{method.upper()} {path} documents no {media_type} schema for status {status}")
-    return _build(f"{_response_pointer(path, method, str(status))}/content/{_escape(media_type)}/schema")
+    return _build(f"{_response_pointer(path, method, str(status))}/content/{escape(media_type)}/schema")
 
 
 # ---------------------------------------------------------------------------- violations
@@ -307,7 +304,7 @@ def _sort_key(error: ValidationError) -> tuple[tuple[tuple[int, int, str], ...],
 
 
 def _pointer(error: ValidationError) -> str:
-    return "".join("/" + _escape(str(part)) for part in error.absolute_path)
+    return "".join("/" + escape(str(part)) for part in error.absolute_path)
 
 
 _KIND = {
@@ -418,7 +415,7 @@ def optional_nulls(instance: Any, name: str) -> list[str]:
     :func:`validate` accepts them (D66); the SHOULD that prefers omitting them reports these.
     """
     paths = _optional_null_paths(instance, name, _errors(instance, name))
-    return sorted("".join("/" + _escape(str(part)) for part in path) for path in paths)
+    return sorted("".join("/" + escape(str(part)) for part in path) for path in paths)
 
 
 def validate(instance: Any, name: str, *, requirement: str, where: str = "") -> list[Violation]:

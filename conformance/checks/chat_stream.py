@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, TypeGuard
+from typing import Any
 
 from conformance import spec
+from conformance.checks._common import is_int
 from conformance.checks._judged import judges
 from conformance.checks.sse_framing import at, done_or_end, json_events, quote
 from conformance.model import Exchange, SSEEvent, SSETranscript, Violation, truncate
@@ -26,10 +27,6 @@ FINISH_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "f
 
 ChoiceEntry = tuple[SSEEvent, int, dict[str, Any]]
 """One appearance of a choice in a chunk: the event, the position in ``choices``, the choice."""
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def choices_by_index(sse: SSETranscript) -> dict[int, list[ChoiceEntry]]:
@@ -43,7 +40,7 @@ def choices_by_index(sse: SSETranscript) -> dict[int, list[ChoiceEntry]]:
         if not isinstance(choices, list):
             continue
         for position, choice in enumerate(choices):
-            if isinstance(choice, dict) and _is_int(choice.get("index")):
+            if isinstance(choice, dict) and is_int(choice.get("index")):
                 grouped.setdefault(choice["index"], []).append((event, position, choice))
     return grouped
 
@@ -93,7 +90,7 @@ def _choice_for_schema(choice: dict[str, Any]) -> dict[str, Any]:
         copy["delta"] = {
             **delta,
             "tool_calls": [
-                {**c, "index": 0} if isinstance(c, dict) and not _is_int(c.get("index")) else c for c in calls
+                {**c, "index": 0} if isinstance(c, dict) and not is_int(c.get("index")) else c for c in calls
             ],
         }
     return copy
@@ -335,7 +332,7 @@ def _usage_total(event: SSEEvent, usage: object) -> list[Violation]:
     if not isinstance(usage, dict):
         return [Violation("chat.stream.usage-chunk", "a usage object", truncate(usage), at(event, "/usage"))]
     prompt, completion, total = (usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
-    if not all(_is_int(v) for v in (prompt, completion, total)):
+    if not all(is_int(v) for v in (prompt, completion, total)):
         return []  # a missing or non-integer count is a schema violation, reported by check_chunk_schema
     if total == prompt + completion:  # type: ignore[operator]
         return []
@@ -450,7 +447,7 @@ def check_stream_equals_nonstream(sse: SSETranscript, response: Mapping[str, Any
         index = choice.get("index")
         message = choice.get("message")
         expected_text = (message.get("content") if isinstance(message, dict) else None) or ""
-        streamed_text = content.get(index, "") if _is_int(index) else ""
+        streamed_text = content.get(index, "") if is_int(index) else ""
         if streamed_text != expected_text:
             out.append(
                 Violation(
@@ -460,7 +457,7 @@ def check_stream_equals_nonstream(sse: SSETranscript, response: Mapping[str, Any
                     where=f"/choices/{position}/message/content",
                 )
             )
-        streamed_finish = finishes.get(index) if _is_int(index) else None
+        streamed_finish = finishes.get(index) if is_int(index) else None
         # A missing or out-of-enum finish_reason on either side is reported by its own check
         # (check_finish, chat.response.finish-reason), not again here.
         plain_finish = choice.get("finish_reason")
@@ -479,7 +476,7 @@ def check_stream_equals_nonstream(sse: SSETranscript, response: Mapping[str, Any
 
 def _adds_up(usage: Mapping[str, Any]) -> bool:
     prompt, completion, total = (usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
-    return _is_int(prompt) and _is_int(completion) and total == prompt + completion
+    return is_int(prompt) and is_int(completion) and total == prompt + completion
 
 
 def _compare_usage(streamed: object, plain: object, requirement: str) -> list[Violation]:

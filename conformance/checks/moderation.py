@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from conformance import spec
+from conformance.checks._common import pointer
 from conformance.checks._judged import judges
 from conformance.model import Violation, truncate
 
@@ -88,7 +89,7 @@ def check_scores(body: Any) -> list[Violation]:
         for key, score in sorted((_map(result, "category_scores") or {}).items()):
             if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
                 found.append(Violation("moderation.score-range", "a number within [0, 1]", truncate(score),
-                                       f"/results/{i}/category_scores/{key.replace('/', '~1')}"))
+                                       pointer(("results", i, "category_scores", key))))
     return found
 
 

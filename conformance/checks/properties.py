@@ -23,6 +23,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from conformance.checks._common import pointer
 from conformance.checks._judged import judges
 from conformance.model import Exchange, Findings, Violation, truncate
 from conformance.spec import validator_for_request
@@ -274,10 +275,6 @@ class FailureFacts:
     violations: tuple[Violation, ...] = ()
 
 
-def _pointer(parts: Iterable[str | int]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
@@ -295,9 +292,9 @@ def _schema_violation(failure: FailureFacts, case: CaseFacts) -> list[Violation]
         requirement = SHAPE_IDS.get(case.operation_id)
     if requirement is None or case.operation_id in UNSERVED:
         return []
-    where = _pointer(failure.instance_path) or "/"
+    where = pointer(failure.instance_path) or "/"
     if failure.event_index is not None:
-        where = f"event[{failure.event_index}]" + _pointer(failure.instance_path)
+        where = f"event[{failure.event_index}]" + pointer(failure.instance_path)
     expected = truncate(f"{failure.title}: {_first_line(failure.message)}", 300)
     actual = truncate(failure.instance) if failure.instance is not None else _first_line(failure.message)
     return [Violation(requirement, expected, actual, where)]

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from conformance import spec
+from conformance.checks._common import is_int
 from conformance.checks._judged import judges
 from conformance.model import Findings, Violation, truncate
 
@@ -25,10 +26,6 @@ _OWNED = (
     re.compile(r"^/output_text$"),
     re.compile(r"^/usage/total_tokens$"),
 )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _items(body: Any, kind: str) -> list[tuple[int, dict[str, Any]]]:
@@ -119,7 +116,7 @@ def _usage_violations(usage: Any) -> list[Violation]:
         return []
     values: list[Any] = [usage.get(f) for f in ("input_tokens", "output_tokens", "total_tokens")] \
         if isinstance(usage, dict) else []
-    if len(values) == 3 and all(_is_int(v) for v in values) and values[0] + values[1] == values[2]:
+    if len(values) == 3 and all(is_int(v) for v in values) and values[0] + values[1] == values[2]:
         return []
     return [Violation("responses.usage-total", "total_tokens = input_tokens + output_tokens", truncate(usage),
                       "/usage")]

@@ -19,9 +19,10 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, TypeGuard
+from typing import Any
 
 from conformance import spec
+from conformance.checks._common import is_int
 from conformance.checks._judged import judges
 from conformance.checks.sse_framing import at, end_of, json_events, quote
 from conformance.model import Findings, SSEEvent, SSETranscript, Violation, truncate
@@ -47,10 +48,6 @@ KNOWN_TYPES = frozenset(
 _ITEM_EVENTS = KNOWN_TYPES - TERMINAL - {CREATED, "response.in_progress", "error", "response.output_item.added"}
 
 Event = tuple[SSEEvent, dict[str, Any]]
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def stream_events(sse: SSETranscript) -> list[Event]:
@@ -104,7 +101,7 @@ def check_event_schema(sse: SSETranscript) -> list[Violation]:
         event_type = data.get("type")
         if not isinstance(event_type, str) or event_type not in KNOWN_TYPES:
             continue
-        if not _is_int(data.get("sequence_number")):
+        if not is_int(data.get("sequence_number")):
             # check_sequence_numbers owns this field: a placeholder keeps it from being reported twice.
             data = {**data, "sequence_number": 0}
         schema = names.get(event_type, "ResponseStreamEvent")
@@ -125,7 +122,7 @@ def check_sequence_numbers(sse: SSETranscript) -> list[Violation]:
     for event, data in stream_events(sse):
         number = data.get("sequence_number")
         where = at(event, "/sequence_number")
-        if not _is_int(number):
+        if not is_int(number):
             found.setdefault("responses.stream.sequence-number", []).append(
                 Violation("responses.stream.sequence-number", "an integer sequence_number",
                           f"{truncate(number)}: {quote(event)}", where))
@@ -203,7 +200,7 @@ class _Walker:
                                        event)
             elif kind == "response.output_item.added":
                 self._added(event, data)
-            elif kind in _ITEM_EVENTS and _is_int(data.get("output_index")):
+            elif kind in _ITEM_EVENTS and is_int(data.get("output_index")):
                 self._item_event(event, data, str(kind))
         return self.violations
 
@@ -242,7 +239,7 @@ class _Walker:
                 self.lifecycle(index, "content_part.done before the next content_part.added", event)
             part = data.get("part")
             content_index = data.get("content_index")
-            item.open_part = content_index if _is_int(content_index) else -1
+            item.open_part = content_index if is_int(content_index) else -1
             item.part_type = part.get("type") if isinstance(part, dict) else None
             item.text_done = False
         elif kind in ("response.output_text.delta", "response.output_text.done", "response.content_part.done"):
@@ -261,7 +258,7 @@ class _Walker:
             self.lifecycle(index, f"content_part.added before {kind}", event)
             return
         content_index = data.get("content_index")
-        if _is_int(content_index) and item.open_part >= 0 and content_index != item.open_part:
+        if is_int(content_index) and item.open_part >= 0 and content_index != item.open_part:
             self.report(index, "responses.stream.consistent-indexes",
                         f"content_index {item.open_part} of the open part", event, "/content_index")
         if kind == "response.output_text.delta" and item.text_done:
@@ -407,7 +404,7 @@ def check_function_call_arguments(sse: SSETranscript) -> list[Violation]:
     item_done: dict[int, Event] = {}
     for event, data in events:
         index, kind = data.get("output_index"), data.get("type")
-        if not _is_int(index):
+        if not is_int(index):
             continue
         if kind == "response.function_call_arguments.delta" and isinstance(data.get("delta"), str):
             deltas.setdefault(index, []).append(data["delta"])

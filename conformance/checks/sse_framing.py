@@ -12,13 +12,13 @@ Data in (an ``Exchange`` or an ``SSETranscript``), violations out; no I/O. It im
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from conformance.checks._common import is_done as is_done_data
+from conformance.checks._common import loads_strict
 from conformance.checks._judged import judges
 from conformance.model import Exchange, SSEEvent, SSETranscript, Violation, truncate
 
-DONE = "[DONE]"
 EVENT_STREAM = "text/event-stream"
 
 # How each recorded outcome reads in a failure message: a stream that did not end by itself is a
@@ -56,8 +56,8 @@ def done_or_end(sse: SSETranscript) -> str:
 
 
 def is_done(event: SSEEvent) -> bool:
-    """True for the ``data: [DONE]`` sentinel (surrounding whitespace tolerated, as SDKs do)."""
-    return event.data.strip() == DONE
+    """True for the ``data: [DONE]`` sentinel: the SSE reader's own test, so both agree."""
+    return is_done_data(event.data)
 
 
 def parse_object(event: SSEEvent) -> dict[str, Any] | None:
@@ -65,7 +65,7 @@ def parse_object(event: SSEEvent) -> dict[str, Any] | None:
     if is_done(event):
         return None
     try:
-        value = json.loads(event.data)
+        value = loads_strict(event.data)  # NaN/Infinity are not JSON: the reader agrees
     except ValueError:
         return None
     return value if isinstance(value, dict) else None

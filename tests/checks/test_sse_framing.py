@@ -211,3 +211,14 @@ def test_json_events_stops_at_done_unless_asked() -> None:
     sse = transcript(CHUNK, "oops", "[DONE]", CHUNK)
     assert [e.index for e, _ in json_events(sse)] == [0]
     assert [e.index for e, _ in json_events(sse, stop_at_done=False)] == [0, 3]
+
+
+@pytest.mark.parametrize("data", ['{"a": NaN}', '{"a": Infinity}', '{"a": -Infinity}', "[DONE]x", "{}"])
+def test_framing_and_reader_agree_on_json(data: str) -> None:
+    """The reader flags non-JSON data exactly when the framing check fails it (one idea of JSON)."""
+    from conformance.sse import parse_sse
+
+    sse = parse_sse(f"data: {data}\n\ndata: [DONE]\n\n".encode())
+    reader_says = any(d.kind == "non-json-data" for d in sse.diagnostics)
+    framing_says = bool(check_chat_framing(exchange(sse)))
+    assert framing_says == reader_says == (data != "{}")

@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from conformance import spec
-from conformance.checks._common import is_int
+from conformance.checks._common import is_int, schema_violations
 from conformance.checks._judged import judges
 from conformance.model import Findings, Violation, truncate
 
@@ -71,11 +71,7 @@ def _function(value: Any) -> dict[str, Any]:
 @judges("chat.response.schema")
 def check_chat_response_schema(body: Any) -> list[Violation]:
     """The answer validates against ChatCompletionResponse (minus what dedicated checks own)."""
-    return [
-        v
-        for v in spec.validate(body, "ChatCompletionResponse", requirement="chat.response.schema")
-        if not any(p.match(v.where or "") for p in _OWNED)
-    ]
+    return schema_violations(body, "ChatCompletionResponse", "chat.response.schema", _OWNED)
 
 
 @judges("chat.response.optional-null")

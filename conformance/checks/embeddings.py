@@ -14,8 +14,7 @@ import re
 import struct
 from typing import Any
 
-from conformance import spec
-from conformance.checks._common import is_int
+from conformance.checks._common import is_int, schema_violations
 from conformance.checks._judged import judges
 from conformance.model import Violation, truncate
 
@@ -59,11 +58,7 @@ def _vector(item: Any) -> list[float] | None:
 @judges("embeddings.schema")
 def check_embeddings_schema(body: Any) -> list[Violation]:
     """The answer validates against EmbeddingResponse (minus what dedicated checks own)."""
-    return [
-        v
-        for v in spec.validate(body, "EmbeddingResponse", requirement="embeddings.schema")
-        if not any(p.match(v.where or "") for p in _OWNED)
-    ]
+    return schema_violations(body, "EmbeddingResponse", "embeddings.schema", _OWNED)
 
 
 @judges("embeddings.one-per-input")

@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conformance import spec
-from conformance.checks._common import pointer
+from conformance.checks._common import pointer, schema_violations
 from conformance.checks._judged import judges
 from conformance.model import Violation, truncate
 
@@ -42,11 +41,7 @@ def _map(result: Any, name: str) -> dict[str, Any] | None:
 @judges("moderation.schema")
 def check_moderation_schema(body: Any) -> list[Violation]:
     """The answer validates against ModerationResponse (minus what dedicated checks own)."""
-    return [
-        v
-        for v in spec.validate(body, "ModerationResponse", requirement="moderation.schema")
-        if not any(p.match(v.where or "") for p in _OWNED)
-    ]
+    return schema_violations(body, "ModerationResponse", "moderation.schema", _OWNED)
 
 
 @judges("moderation.one-per-input")

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from conformance import spec
-from conformance.checks._common import is_int
+from conformance.checks._common import is_int, schema_violations
 from conformance.checks._judged import judges
 from conformance.model import Findings, Violation, truncate
 
@@ -43,11 +43,7 @@ def check_response_schema(body: Any) -> list[Violation]:
     Errors inside a function_call item belong to responses.function-call.
     """
     calls = tuple(re.compile(rf"^/output/{pos}(/|$)") for pos, _ in _items(body, "function_call"))
-    return [
-        v
-        for v in spec.validate(body, "ResponseObject", requirement="responses.schema")
-        if not any(p.match(v.where or "") for p in _OWNED + calls)
-    ]
+    return schema_violations(body, "ResponseObject", "responses.schema", _OWNED + calls)
 
 
 @judges("responses.object", "responses.status-enum", "responses.output-text-parts", "responses.output-text-joined",

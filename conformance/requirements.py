@@ -26,6 +26,7 @@ from conformance.model import Level, Requirement
 
 __all__ = [
     "CATALOGUE_FILE",
+    "DECISIONS_FILE",
     "KNOWN_DECISIONS",
     "PROFILES",
     "SCHEMA_FILE",
@@ -39,9 +40,9 @@ CATALOGUE_FILE: Final = "requirements.yaml"
 SCHEMA_FILE: Final = "requirements.schema.json"
 #: Profile names: ``core`` selects the core entries, ``full`` selects every entry.
 PROFILES: Final = ("core", "full")
-#: Decision numbers of SPEC-DECISIONS.md a ``ref`` may cite.
-KNOWN_DECISIONS: Final = frozenset({f"D{n}" for n in range(1, 25)} | {"D6a"} | {f"D{n}" for n in range(25, 110)})
+DECISIONS_FILE: Final = "DECISIONS.md"
 _DECISION = re.compile(r"D[0-9]+[a-z]?")
+_ANCHOR = re.compile(r'<a id="d([0-9]+[a-z]?)"></a>')
 _MAX_REPORTED = 10
 
 
@@ -52,6 +53,18 @@ def _openapi_dir() -> Path:
         if (candidate / CATALOGUE_FILE).is_file():
             return candidate
     return here.parent / "openapi"
+
+
+def _decision_anchors() -> frozenset[str]:
+    """``D<n>`` for every ``<a id="d<n>"></a>`` anchor of DECISIONS.md (a ``ref`` may cite these)."""
+    path = _openapi_dir() / DECISIONS_FILE
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    return frozenset(f"D{number}" for number in _ANCHOR.findall(text))
+
+
+#: Decision numbers a ``ref`` may cite: the anchors of ``openapi/DECISIONS.md``, so every cited
+#: decision is one a reader can open (failure messages link ``D8`` to ``DECISIONS.md#d8``).
+KNOWN_DECISIONS: Final = _decision_anchors()
 
 
 def catalogue_path() -> Path:

@@ -3,7 +3,9 @@
 Owns: finding ``openapi/`` (installed package data or the repository checkout), loading
 ``nexhina.yaml`` once, building Draft 2020-12 validators (format checking on) for component
 schemas and request bodies, looking operations and documented responses up, and turning
-schema errors into ``Violation`` values. Imports nothing of ours but ``model`` and ``errors``.
+schema errors into ``Violation`` values. The wording and choice of reported errors live in
+``spec_rules`` and the optional-null rule (D66) in ``spec_nulls``; ``rule_text`` and
+``rule_at`` are re-exported here. Imports nothing of ours but ``model``, ``errors`` and those two.
 
 Every returned object is cached and shared: callers must not mutate what ``load_spec`` or
 ``request_schema`` return.
@@ -12,13 +14,12 @@ Every returned object is cached and shared: callers must not mutate what ``load_
 from __future__ import annotations
 
 import functools
-import json
 import logging
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
+from jsonpointer import escape, unescape
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
@@ -27,6 +28,8 @@ from referencing.jsonschema import DRAFT202012
 
 from conformance.errors import SpecError
 from conformance.model import Violation, truncate
+from conformance.spec_nulls import optional_null_paths
+from conformance.spec_rules import error_pointer, expand, path_pointer, rule_at, rule_text, sort_key
 
 __all__ = [
     "SPEC_FILE",
@@ -35,9 +38,12 @@ __all__ = [
     "load_spec",
     "openapi_dir",
     "operations",
+    "optional_nulls",
     "request_schema",
     "response_media_types",
     "response_statuses",
+    "rule_at",
+    "rule_text",
     "schema_names",
     "spec_version",
     "validate",
@@ -132,10 +138,6 @@ def _registry() -> Registry[Any]:
     return registry
 
 
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
 def _build(pointer: str) -> Draft202012Validator:
     validator_ = Draft202012Validator(
         {"$ref": f"{SPEC_URI}#{pointer}"},
@@ -159,7 +161,7 @@ def validator(name: str) -> Draft202012Validator:
     """
     if name not in schema_names():
         raise SpecError(f"unknown schema {name!r}; known: {', '.join(sorted(schema_names()))}")
-    return _build(f"/components/schemas/{_escape(name)}")
+    return _build(f"/components/schemas/{escape(name)}")
 
 
 def _operation(path: str, method: str) -> dict[str, Any]:
@@ -205,7 +207,7 @@ def validator_for_request(
     """
     if request_schema(path, method, media_type) is None:
         raise SpecError(f"{method.upper()} {path} takes no {media_type} body")
-    pointer = f"/paths/{_escape(path)}/{method.lower()}/requestBody/content/{_escape(media_type)}/schema"
+    pointer = f"/paths/{escape(path)}/{method.lower()}/requestBody/content/{escape(media_type)}/schema"
     return _build(pointer)
 
 
@@ -216,14 +218,14 @@ def _response_pointer(path: str, method: str, status: str) -> str | None:
     if "$ref" in entry:
         # Shared error answers live under components.responses; follow the (local) reference.
         return str(entry["$ref"]).removeprefix("#")
-    return f"/paths/{_escape(path)}/{method.lower()}/responses/{_escape(status)}"
+    return f"/paths/{escape(path)}/{method.lower()}/responses/{escape(status)}"
 
 
 def _response(path: str, method: str, status: str) -> dict[str, Any] | None:
     pointer = _response_pointer(path, method, status)
     node: Any = load_spec()
     for token in (pointer or "").split("/")[1:]:
-        node = node.get(token.replace("~1", "/").replace("~0", "~")) if isinstance(node, dict) else None
+        node = node.get(unescape(token)) if isinstance(node, dict) else None
     return node if pointer is not None and isinstance(node, dict) else None
 
 
@@ -253,163 +255,14 @@ def validator_for_response(
     content = entry.get("content", {}).get(media_type) if entry else None
     if not isinstance(content, dict) or "schema" not in content:
         raise SpecError(f"{method.upper()} {path} documents no {media_type} schema for status {status}")
-    return _build(f"{_response_pointer(path, method, str(status))}/content/{_escape(media_type)}/schema")
+    return _build(f"{_response_pointer(path, method, str(status))}/content/{escape(media_type)}/schema")
 
 
-# ---------------------------------------------------------------------------- violations
-
-
-def _shallow(error: ValidationError) -> int:
-    return len(error.relative_path)
-
-
-def _rules_out_branch(error: ValidationError, strict: bool) -> bool:
-    """Whether this error shows the instance is not of the branch's kind at all."""
-    if error.validator == "type" and _shallow(error) == 0:
-        return True
-    # A failed const/enum/not on the instance or one of its keys is a discriminator mismatch
-    # (type, role, object): that branch is some other kind of object.
-    return strict and error.validator in ("const", "enum", "not") and _shallow(error) <= 1
-
-
-def _matching_branch(error: ValidationError) -> list[ValidationError] | None:
-    """The errors of the one branch of a failed oneOf/anyOf the instance was meant to match."""
-    if error.validator not in ("oneOf", "anyOf") or not error.context:
-        return None
-    branches: dict[int, list[ValidationError]] = {}
-    for sub in error.context:
-        branches.setdefault(int(sub.relative_schema_path[0]), []).append(sub)
-    for strict in (True, False):
-        plausible = [
-            errs for errs in branches.values() if not any(_rules_out_branch(e, strict) for e in errs)
-        ]
-        if len(plausible) == 1:
-            return plausible[0]
-        if plausible:
-            return None
-    return None
-
-
-def _expand(errors: Iterable[ValidationError]) -> Iterator[ValidationError]:
-    # A bare "not valid under any of the given schemas" says nothing; report the errors of the
-    # branch whose discriminator matched instead, when exactly one did.
-    for error in errors:
-        branch = _matching_branch(error)
-        if branch is None:
-            yield error
-        else:
-            yield from _expand(branch)
-
-
-def _sort_key(error: ValidationError) -> tuple[tuple[tuple[int, int, str], ...], str]:
-    path = tuple((0, p, "") if isinstance(p, int) else (1, 0, str(p)) for p in error.absolute_path)
-    return path, error.message
-
-
-def _pointer(error: ValidationError) -> str:
-    return "".join("/" + _escape(str(part)) for part in error.absolute_path)
-
-
-_KIND = {
-    "integer": ("an integer", "integers"),
-    "number": ("a number", "numbers"),
-    "string": ("a string", "strings"),
-    "boolean": ("a boolean", "booleans"),
-    "object": ("an object", "objects"),
-    "array": ("an array", "arrays"),
-    "null": ("null", "nulls"),
-}
-_BOUNDS = {
-    "minimum": "a value >= {}",
-    "maximum": "a value <= {}",
-    "exclusiveMinimum": "a value > {}",
-    "exclusiveMaximum": "a value < {}",
-    "multipleOf": "a multiple of {}",
-    "minItems": "at least {} items",
-    "maxItems": "at most {} items",
-    "minLength": "at least {} characters",
-    "maxLength": "at most {} characters",
-    "minProperties": "at least {} properties",
-    "maxProperties": "at most {} properties",
-    "pattern": "a string matching {}",
-    "format": "a valid {}",
-}
-
-
-def _kind(name: object, schema: object) -> str:
-    single, _ = _KIND.get(str(name), (str(name), str(name)))
-    items = schema.get("items") if isinstance(schema, dict) else None
-    if name == "array" and isinstance(items, dict) and isinstance(items.get("type"), str):
-        return f"an array of {_KIND.get(items['type'], ('', items['type']))[1]}"
-    return single
-
-
-def rule_text(error: ValidationError) -> str:
-    """What the schema asks for where ``error`` happened, in words: never the value seen.
-
-    ``a number``, ``an array of numbers``, ``one of ['stop', 'length']``, ``at least 1 items``;
-    messages that name no observed value (a missing required property) are kept as they are.
-    """
-    keyword, value = error.validator, error.validator_value
-    if keyword == "type":
-        kinds = value if isinstance(value, list) else [value]
-        return " or ".join(_kind(k, error.schema) for k in kinds)
-    if keyword == "enum":
-        return truncate(f"one of {value!r}" if isinstance(value, list) else f"one of {value}", 200)
-    if keyword == "const":
-        return truncate(f"the value {json.dumps(value)}", 200)
-    if keyword in ("additionalProperties", "unevaluatedProperties"):
-        return "no properties beyond those the schema lists"
-    if keyword in ("oneOf", "anyOf"):
-        return "a value matching one of the schema's alternatives"
-    if keyword == "not":
-        return "a value the schema excludes (not)"
-    if keyword == "uniqueItems":
-        return "items that are all different"
-    if keyword in _BOUNDS:
-        return _BOUNDS[str(keyword)].format(value)
-    return str(error.message)
-
-
-def rule_at(error: ValidationError) -> str:
-    """:func:`rule_text` prefixed with where it applies (``/city: a string``; root: just the rule)."""
-    pointer = _pointer(error)
-    return f"{pointer}: {rule_text(error)}" if pointer else rule_text(error)
 def _errors(instance: Any, name: str) -> list[ValidationError]:
     try:
-        return sorted(_expand(validator(name).iter_errors(instance)), key=_sort_key)
+        return sorted(expand(validator(name).iter_errors(instance)), key=sort_key)
     except Unresolvable as exc:
         raise SpecError(f"unresolved $ref while validating against {name}: {exc}") from exc
-
-
-def _without(instance: Any, paths: set[tuple[str | int, ...]], here: tuple[str | int, ...] = ()) -> Any:
-    """A copy of ``instance`` without the object members at ``paths``."""
-    if isinstance(instance, dict):
-        return {k: _without(v, paths, (*here, k)) for k, v in instance.items() if (*here, k) not in paths}
-    if isinstance(instance, list):
-        return [_without(v, paths, (*here, i)) for i, v in enumerate(instance)]
-    return instance
-
-
-def _optional_null_paths(instance: Any, name: str, errors: list[ValidationError]) -> set[tuple[str | int, ...]]:
-    """Paths of object members sent as null that the schema rejects but does not require (D66).
-
-    A member whose null the schema rejects is dropped and the rest validated again: if the
-    schema then misses it as required, the null stands for a required value and stays an error.
-    """
-    nulls = {
-        tuple(e.absolute_path)
-        for e in errors
-        if e.instance is None and e.absolute_path and isinstance(e.absolute_path[-1], str)
-    }
-    if not nulls:
-        return set()
-    required: set[tuple[str | int, ...]] = set()
-    for error in _errors(_without(instance, nulls), name):
-        if error.validator == "required" and isinstance(error.instance, dict):
-            base = tuple(error.absolute_path)
-            required |= {(*base, key) for key in error.validator_value if key not in error.instance}
-    return nulls - required
 
 
 def optional_nulls(instance: Any, name: str) -> list[str]:
@@ -417,8 +270,8 @@ def optional_nulls(instance: Any, name: str) -> list[str]:
 
     :func:`validate` accepts them (D66); the SHOULD that prefers omitting them reports these.
     """
-    paths = _optional_null_paths(instance, name, _errors(instance, name))
-    return sorted("".join("/" + _escape(str(part)) for part in path) for path in paths)
+    paths = optional_null_paths(instance, _errors(instance, name), functools.partial(_errors, name=name))
+    return sorted(path_pointer(path) for path in paths)
 
 
 def validate(instance: Any, name: str, *, requirement: str, where: str = "") -> list[Violation]:
@@ -442,14 +295,14 @@ def validate(instance: Any, name: str, *, requirement: str, where: str = "") -> 
         SpecError: ``name`` is unknown.
     """
     errors = _errors(instance, name)
-    accepted = _optional_null_paths(instance, name, errors)
+    accepted = optional_null_paths(instance, errors, functools.partial(_errors, name=name))
     errors = [e for e in errors if not (e.instance is None and tuple(e.absolute_path) in accepted)]
     return [
         Violation(
             requirement=requirement,
             expected=truncate(f"schema {name}: {rule_text(error)}", _MESSAGE_LIMIT),
             actual=truncate(error.instance),
-            where=(where + _pointer(error)) or "/",
+            where=(where + error_pointer(error)) or "/",
         )
         for error in errors
     ]

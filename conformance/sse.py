@@ -37,7 +37,7 @@ import re
 
 from conformance.model import SSEDiagnostic, SSEEvent, SSETranscript
 
-__all__ = ["DIAGNOSTIC_KINDS", "DONE", "SSEParser", "is_done", "parse_sse"]
+__all__ = ["DIAGNOSTIC_KINDS", "DONE", "SSEParser", "is_done", "loads_strict", "parse_sse"]
 
 DONE = "[DONE]"
 DIAGNOSTIC_KINDS = frozenset({
@@ -53,9 +53,18 @@ def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
 
 
+def loads_strict(text: str) -> object:
+    """``json.loads`` that rejects NaN and Infinity (not JSON: no client could parse them).
+
+    Raises:
+        ValueError: the text is not JSON.
+    """
+    return json.loads(text, parse_constant=_reject_constant)
+
+
 def _is_json(text: str) -> bool:
     try:
-        json.loads(text, parse_constant=_reject_constant)
+        loads_strict(text)
     except ValueError:
         return False
     return True

@@ -17,6 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from conformance import spec
+from conformance.checks._common import is_int, schema_violations
 from conformance.checks._judged import judges
 from conformance.model import Findings, Violation, truncate
 
@@ -67,18 +68,10 @@ def _function(value: Any) -> dict[str, Any]:
     return function if isinstance(function, dict) else {}
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 @judges("chat.response.schema")
 def check_chat_response_schema(body: Any) -> list[Violation]:
     """The answer validates against ChatCompletionResponse (minus what dedicated checks own)."""
-    return [
-        v
-        for v in spec.validate(body, "ChatCompletionResponse", requirement="chat.response.schema")
-        if not any(p.match(v.where or "") for p in _OWNED)
-    ]
+    return schema_violations(body, "ChatCompletionResponse", "chat.response.schema", _OWNED)
 
 
 @judges("chat.response.optional-null")
@@ -105,7 +98,7 @@ def check_chat_invariants(body: Any) -> list[Violation]:
         found.append(Violation("chat.response.object", '"chat.completion"', truncate(body.get("object")), "/object"))
     choices = _choices(body)
     indexes: list[Any] = [c.get("index") for _, c in choices]
-    if sorted(i for i in indexes if _is_int(i)) != list(range(len(choices))) or not all(map(_is_int, indexes)):
+    if sorted(i for i in indexes if is_int(i)) != list(range(len(choices))) or not all(map(is_int, indexes)):
         found.append(
             Violation("chat.response.choice-indexes", f"indexes 0..{len(choices) - 1}, each once",
                       truncate(indexes), "/choices")
@@ -129,7 +122,7 @@ def check_usage_total(usage: Any, *, requirement: str = "chat.response.usage-tot
         return Findings()  # usage absent: nothing judged
     values: list[Any] = [usage.get(f) for f in ("prompt_tokens", "completion_tokens", "total_tokens")] \
         if isinstance(usage, dict) else []
-    if len(values) == 3 and all(_is_int(v) for v in values) and values[0] + values[1] == values[2]:
+    if len(values) == 3 and all(is_int(v) for v in values) and values[0] + values[1] == values[2]:
         return []
     return [Violation(requirement, "total_tokens = prompt_tokens + completion_tokens", truncate(usage), "/usage")]
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeGuard
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
 from conformance import spec
+from conformance.checks._common import is_int
 from conformance.checks._judged import judges
 from conformance.checks.chat_stream import FINISH_REASONS, finish_reasons
 from conformance.checks.sse_framing import at, done_or_end, json_events
@@ -26,10 +27,6 @@ from conformance.model import SSEEvent, SSETranscript, Violation, truncate
 
 ToolEntry = tuple[SSEEvent, str, dict[str, Any]]
 """One ``delta.tool_calls[]`` entry: its event, its JSON pointer inside the event, the entry."""
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _present(value: object) -> bool:
@@ -48,7 +45,7 @@ def tool_entries(sse: SSETranscript) -> list[tuple[int, ToolEntry]]:
     for event, chunk in json_events(sse):
         choices = chunk.get("choices")
         for position, choice in enumerate(choices if isinstance(choices, list) else []):
-            if not isinstance(choice, dict) or not _is_int(choice.get("index")):
+            if not isinstance(choice, dict) or not is_int(choice.get("index")):
                 continue
             delta = choice.get("delta")
             calls = delta.get("tool_calls") if isinstance(delta, dict) else None
@@ -63,7 +60,7 @@ def tool_groups(sse: SSETranscript) -> dict[tuple[int, int], list[ToolEntry]]:
     """The entries grouped by (choice index, tool-call index); entries without an index are left out."""
     groups: dict[tuple[int, int], list[ToolEntry]] = {}
     for choice, (event, pointer, entry) in tool_entries(sse):
-        if _is_int(entry.get("index")):
+        if is_int(entry.get("index")):
             groups.setdefault((choice, entry["index"]), []).append((event, pointer, entry))
     return groups
 
@@ -75,7 +72,7 @@ def check_tool_call_index(sse: SSETranscript) -> list[Violation]:
         Violation("chat.stream.tool-call-index", "an integer index on every tool-call delta", truncate(entry),
                   at(event, pointer))
         for _, (event, pointer, entry) in tool_entries(sse)
-        if not _is_int(entry.get("index"))
+        if not is_int(entry.get("index"))
     ]
 
 

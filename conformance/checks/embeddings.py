@@ -14,7 +14,7 @@ import re
 import struct
 from typing import Any
 
-from conformance import spec
+from conformance.checks._common import is_int, schema_violations
 from conformance.checks._judged import judges
 from conformance.model import Violation, truncate
 
@@ -27,10 +27,6 @@ _OWNED = (
     re.compile(r"^/data/\d+/(index|object)$"),
     re.compile(r"^/usage(/|$)"),
 )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _data(body: Any) -> list[Any]:
@@ -62,11 +58,7 @@ def _vector(item: Any) -> list[float] | None:
 @judges("embeddings.schema")
 def check_embeddings_schema(body: Any) -> list[Violation]:
     """The answer validates against EmbeddingResponse (minus what dedicated checks own)."""
-    return [
-        v
-        for v in spec.validate(body, "EmbeddingResponse", requirement="embeddings.schema")
-        if not any(p.match(v.where or "") for p in _OWNED)
-    ]
+    return schema_violations(body, "EmbeddingResponse", "embeddings.schema", _OWNED)
 
 
 @judges("embeddings.one-per-input")
@@ -79,7 +71,7 @@ def check_one_per_input(body: Any, inputs: int) -> list[Violation]:
                                str(len(data)), "/data"))
     for i, item in enumerate(data):
         index = item.get("index") if isinstance(item, dict) else None
-        if not _is_int(index) or index != i:
+        if not is_int(index) or index != i:
             found.append(Violation("embeddings.one-per-input", f"index {i}", truncate(index), f"/data/{i}/index"))
         kind = item.get("object") if isinstance(item, dict) else None
         if kind != "embedding":
@@ -163,7 +155,7 @@ def _compare(decoded: list[float], reference: list[float], *, exact: bool) -> st
 def check_embeddings_usage(body: Any) -> list[Violation]:
     """usage carries integer prompt_tokens and total_tokens."""
     usage = body.get("usage") if isinstance(body, dict) else None
-    if isinstance(usage, dict) and _is_int(usage.get("prompt_tokens")) and _is_int(usage.get("total_tokens")):
+    if isinstance(usage, dict) and is_int(usage.get("prompt_tokens")) and is_int(usage.get("total_tokens")):
         return []
     return [Violation("embeddings.usage", "usage with integer prompt_tokens and total_tokens", truncate(usage),
                       "/usage")]

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance import spec
+from conformance.checks._common import schema_violations
 from conformance.checks._judged import judges
 from conformance.model import Exchange, Violation, truncate
 
@@ -39,11 +40,7 @@ def _data(body: Any) -> list[Any]:
 @judges("images.schema")
 def check_images_schema(body: Any) -> list[Violation]:
     """The answer validates against ImageGenerationResponse (usage is judged on its own)."""
-    return [
-        v
-        for v in spec.validate(body, "ImageGenerationResponse", requirement="images.schema")
-        if not any(p.match(v.where or "") for p in _OWNED)
-    ]
+    return schema_violations(body, "ImageGenerationResponse", "images.schema", _OWNED)
 
 
 @judges("images.response-format")

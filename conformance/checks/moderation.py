@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conformance import spec
+from conformance.checks._common import pointer, schema_violations
 from conformance.checks._judged import judges
 from conformance.model import Violation, truncate
 
@@ -41,11 +41,7 @@ def _map(result: Any, name: str) -> dict[str, Any] | None:
 @judges("moderation.schema")
 def check_moderation_schema(body: Any) -> list[Violation]:
     """The answer validates against ModerationResponse (minus what dedicated checks own)."""
-    return [
-        v
-        for v in spec.validate(body, "ModerationResponse", requirement="moderation.schema")
-        if not any(p.match(v.where or "") for p in _OWNED)
-    ]
+    return schema_violations(body, "ModerationResponse", "moderation.schema", _OWNED)
 
 
 @judges("moderation.one-per-input")
@@ -88,7 +84,7 @@ def check_scores(body: Any) -> list[Violation]:
         for key, score in sorted((_map(result, "category_scores") or {}).items()):
             if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
                 found.append(Violation("moderation.score-range", "a number within [0, 1]", truncate(score),
-                                       f"/results/{i}/category_scores/{key.replace('/', '~1')}"))
+                                       pointer(("results", i, "category_scores", key))))
     return found
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance import spec
+from conformance.checks._common import is_int
 from conformance.checks._judged import judges
 from conformance.model import Exchange, Violation, truncate
 
@@ -149,7 +150,7 @@ def check_token_usage(exchange: Exchange, *, at_least: int) -> list[Violation]:
         return [Violation(rid, "200 with a JSON object", f"{exchange.status} {truncate(body)}", where)]
     data = body.get("data")
     used = data.get("total_used") if isinstance(data, dict) else None
-    if not isinstance(used, int) or isinstance(used, bool):
+    if not is_int(used):
         return [Violation(rid, "data.total_used an integer", truncate(data), where + " /data/total_used")]
     if used < at_least:
         return [Violation(rid, f"total_used >= {at_least} (this run's calls)", str(used), where)]

@@ -8,8 +8,9 @@ Owns the mapping from a generated case's findings to catalogue ids:
 - :func:`failure_to_violations` turns one Schemathesis finding (as plain :class:`FailureFacts`,
   built by the suite layer) into violations of the catalogue, given what kind of case was sent
   (:class:`CaseFacts`);
-- :func:`select_cases` picks a small, diverse, deterministic sample of the coverage phase's
-  cases (cost control: the phase enumerates hundreds of cases for the chat operation).
+- the id tables (case kinds, per-operation ids, :func:`operation_ids`) live in
+  ``checks.properties_ids`` and coverage sampling (:func:`select_cases`) in
+  ``checks.properties_sampling``; both are re-exported here, so callers keep one import path.
 
 No I/O, no Schemathesis, no pytest: the suite layer adapts Schemathesis objects to the plain
 dataclasses here. The level (FAIL or WARN) comes from the catalogue, never from here.
@@ -23,123 +24,64 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
+from conformance.checks._common import pointer
 from conformance.checks._judged import judges
+from conformance.checks.properties_ids import (
+    COMMON_IDS,
+    CONTENT_TYPE,
+    INVALID_KEY,
+    JSON_BODY_IDS,
+    KINDS,
+    MALFORMED,
+    MISSING,
+    MISSING_AUTH,
+    MODEL_SHAPE,
+    NEGATIVE,
+    OUT_OF_RANGE,
+    POSITIVE,
+    SHAPE_IDS,
+    STREAM_CONTENT_TYPE_IDS,
+    STREAM_IDS,
+    UNKNOWN_ENUM,
+    UNSERVED,
+    WRONG_METHOD,
+    WRONG_TYPE,
+    operation_ids,
+)
+from conformance.checks.properties_sampling import CaseKey, select_cases
 from conformance.model import Exchange, Findings, Violation, truncate
 from conformance.spec import validator_for_request
 
-# --------------------------------------------------------------------------- case kinds
-
-#: A case valid by the spec, sent with the target's key.
-POSITIVE = "positive"
-#: A case whose body (or path) Schemathesis made invalid, sent with the target's key.
-NEGATIVE = "negative"
-#: The coverage phase's case without the Authorization header.
-MISSING_AUTH = "missing-auth"
-#: The coverage phase's case with a method the path does not document.
-WRONG_METHOD = "wrong-method"
-#: The coverage phase's case with a wrong or malformed Content-Type.
-CONTENT_TYPE = "content-type"
-#: The suite's own ignored-auth probe: a positive case sent with an unknown key.
-INVALID_KEY = "invalid-key"
-
-KINDS = (POSITIVE, NEGATIVE, MISSING_AUTH, WRONG_METHOD, CONTENT_TYPE, INVALID_KEY)
-
-# --------------------------------------------------------------------------- requirement ids
-
-#: operationId -> the shape requirement of its 2xx JSON answer.
-SHAPE_IDS: Mapping[str, str] = {
-    "listModels": "models.list.shape",
-    "retrieveModel": "models.retrieve.shape",
-    "createChatCompletion": "chat.response.schema",
-    "createResponse": "responses.schema",
-    "createEmbedding": "embeddings.schema",
-    "createImage": "images.schema",
-    "createTranscription": "audio.transcription.json",
-    "createTranslation": "audio.translation.json",
-    "createVideo": "video.submit-shape",
-    "retrieveVideo": "video.retrieve-shape",
-    "createModeration": "moderation.schema",
-    "createRerank": "rerank.schema",
-}
-
-#: operationId -> the requirement of each event of its 2xx text/event-stream answer.
-STREAM_IDS: Mapping[str, str] = {
-    "createChatCompletion": "chat.stream.chunk-schema",
-    "createResponse": "responses.stream.event-schema",
-}
-
-#: operationId -> the requirement that a ``stream: true`` request is answered as an event stream.
-STREAM_CONTENT_TYPE_IDS: Mapping[str, str] = {
-    "createChatCompletion": "chat.stream.content-type",
-    "createResponse": "responses.stream.content-type",
-}
-
-#: A listed model that breaks the Model schema (inside GET /models' ``data``).
-MODEL_SHAPE = "models.list.model-shape"
-
-MISSING = "errors.missing-required-field"
-MALFORMED = "errors.malformed-json"
-WRONG_TYPE = "errors.wrong-type"
-OUT_OF_RANGE = "errors.out-of-range"
-UNKNOWN_ENUM = "errors.unknown-enum-value"
-
-#: Ids every property test may report, whatever its operation (besides its shape ids).
-COMMON_IDS: tuple[str, ...] = (
-    "errors.no-server-error",
-    "errors.no-5xx-for-client-error",
-    "errors.documented-status",
-    "errors.documented-content-type",
-    "errors.envelope-shape",
-    "errors.envelope-content-type",
-    "errors.envelope-fields-present",
-    "errors.no-error-in-2xx",
-    MISSING,
-    WRONG_TYPE,
-    OUT_OF_RANGE,
-    UNKNOWN_ENUM,
-    MALFORMED,
-    "errors.wrong-method",
-    "errors.wrong-method-405",
-    "errors.wrong-content-type",
-    "auth.missing-key",
-    "auth.unknown-key",
-)
-
-#: Ids judged only on a JSON request body (negative cases and the wrong Content-Type probe).
-JSON_BODY_IDS = frozenset({MISSING, WRONG_TYPE, OUT_OF_RANGE, UNKNOWN_ENUM, MALFORMED, "errors.wrong-content-type"})
-
-#: Operations whose generated valid cases are never served (a path id nobody created): no
-#: shape to judge and no served case to repeat with an unknown key (the video suite owns them).
-UNSERVED = frozenset({"retrieveVideo"})
-
-
-def operation_ids(operation_id: str, *, body: str = "json", has_enum: bool = True) -> tuple[str, ...]:
-    """Every id the property test of one operation judges (its own shape ids first).
-
-    Args:
-        operation_id: the spec's operationId.
-        body: ``json``, ``multipart`` or ``none``: only a JSON body can be made invalid or sent
-            under a wrong Content-Type.
-        has_enum: whether the JSON body schema holds an ``enum``/``const`` (else no case can
-            carry an unknown enum value).
-    """
-    own = tuple(
-        rid
-        for rid in (
-            None if operation_id in UNSERVED else SHAPE_IDS.get(operation_id),
-            STREAM_IDS.get(operation_id),
-            STREAM_CONTENT_TYPE_IDS.get(operation_id),
-            MODEL_SHAPE if operation_id == "listModels" else None,
-        )
-        if rid
-    )
-    dropped = set() if body == "json" else set(JSON_BODY_IDS)
-    if not has_enum:
-        dropped.add(UNKNOWN_ENUM)
-    if operation_id in UNSERVED:
-        dropped.add("auth.unknown-key")
-    return (*own, *(rid for rid in COMMON_IDS if rid not in dropped))
-
+__all__ = [
+    "COMMON_IDS",
+    "CONTENT_TYPE",
+    "CaseFacts",
+    "CaseKey",
+    "FailureFacts",
+    "INVALID_KEY",
+    "JSON_BODY_IDS",
+    "KINDS",
+    "MALFORMED",
+    "MISSING",
+    "MISSING_AUTH",
+    "MODEL_SHAPE",
+    "NEGATIVE",
+    "OUT_OF_RANGE",
+    "POSITIVE",
+    "SHAPE_IDS",
+    "STREAM_CONTENT_TYPE_IDS",
+    "STREAM_IDS",
+    "UNKNOWN_ENUM",
+    "UNSERVED",
+    "WRONG_METHOD",
+    "WRONG_TYPE",
+    "check_stream_answered_as_stream",
+    "failure_to_violations",
+    "invalid_body_requirement",
+    "judged_by_case",
+    "operation_ids",
+    "select_cases",
+]
 
 # --------------------------------------------------------------------------- invalid bodies
 
@@ -274,10 +216,6 @@ class FailureFacts:
     violations: tuple[Violation, ...] = ()
 
 
-def _pointer(parts: Iterable[str | int]) -> str:
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
@@ -295,9 +233,9 @@ def _schema_violation(failure: FailureFacts, case: CaseFacts) -> list[Violation]
         requirement = SHAPE_IDS.get(case.operation_id)
     if requirement is None or case.operation_id in UNSERVED:
         return []
-    where = _pointer(failure.instance_path) or "/"
+    where = pointer(failure.instance_path) or "/"
     if failure.event_index is not None:
-        where = f"event[{failure.event_index}]" + _pointer(failure.instance_path)
+        where = f"event[{failure.event_index}]" + pointer(failure.instance_path)
     expected = truncate(f"{failure.title}: {_first_line(failure.message)}", 300)
     actual = truncate(failure.instance) if failure.instance is not None else _first_line(failure.message)
     return [Violation(requirement, expected, actual, where)]
@@ -412,51 +350,3 @@ def check_stream_answered_as_stream(exchange: Exchange, operation_id: str) -> li
         return Findings(judged={requirement})
     shown = exchange.header("content-type") or "<absent>"
     return [Violation(requirement, "Content-Type text/event-stream", truncate(shown), "header Content-Type")]
-
-
-# --------------------------------------------------------------------------- coverage sampling
-
-
-@dataclass(frozen=True, slots=True)
-class CaseKey:
-    """What the sampler knows of one coverage case.
-
-    Attributes:
-        index: position in the phase's order.
-        group: ``probe`` (always kept), ``positive`` or ``negative``.
-        family: cases of one family test the same thing (scenario and top-level field).
-        detail: tells cases of one family apart (the full description).
-    """
-
-    index: int
-    group: str
-    family: str
-    detail: str = ""
-
-
-def select_cases(keys: Sequence[CaseKey], *, positive: int, negative: int) -> frozenset[int]:
-    """The indexes of the coverage cases to send: every probe, and a diverse sample of the rest.
-
-    Per group, families take turns (round robin in phase order), one new case per family per
-    turn, until the group's quota is met; so a quota of five covers five different fields or
-    scenarios before a second case of any of them. Deterministic: the same keys give the same
-    selection.
-    """
-    chosen = {k.index for k in keys if k.group == "probe"}
-    for group, quota in (("positive", positive), ("negative", negative)):
-        families: dict[str, list[int]] = {}
-        for key in keys:
-            if key.group == group:
-                families.setdefault(key.family, []).append(key.index)
-        queues = list(families.values())
-        taken = 0
-        turn = 0
-        while taken < quota and any(turn < len(q) for q in queues):
-            for queue in queues:
-                if taken >= quota:
-                    break
-                if turn < len(queue):
-                    chosen.add(queue[turn])
-                    taken += 1
-            turn += 1
-    return frozenset(chosen)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from conformance import spec
+from conformance.checks._common import schema_violations
 from conformance.checks._judged import judges
 from conformance.model import Violation, truncate
 
@@ -33,11 +34,7 @@ def _number(value: Any) -> bool:
 @judges("rerank.schema")
 def check_rerank_schema(body: Any) -> list[Violation]:
     """The answer validates against RerankResponse (minus what dedicated checks own)."""
-    return [
-        v
-        for v in spec.validate(body, "RerankResponse", requirement="rerank.schema")
-        if not any(p.match(v.where or "") for p in _OWNED)
-    ]
+    return schema_violations(body, "RerankResponse", "rerank.schema", _OWNED)
 
 
 @judges("rerank.sorted")

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from conformance import spec
+from conformance.checks._common import is_int, schema_violations
 from conformance.checks._judged import judges
 from conformance.model import Findings, Violation, truncate
 
@@ -25,10 +26,6 @@ _OWNED = (
     re.compile(r"^/output_text$"),
     re.compile(r"^/usage/total_tokens$"),
 )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _items(body: Any, kind: str) -> list[tuple[int, dict[str, Any]]]:
@@ -46,11 +43,7 @@ def check_response_schema(body: Any) -> list[Violation]:
     Errors inside a function_call item belong to responses.function-call.
     """
     calls = tuple(re.compile(rf"^/output/{pos}(/|$)") for pos, _ in _items(body, "function_call"))
-    return [
-        v
-        for v in spec.validate(body, "ResponseObject", requirement="responses.schema")
-        if not any(p.match(v.where or "") for p in _OWNED + calls)
-    ]
+    return schema_violations(body, "ResponseObject", "responses.schema", _OWNED + calls)
 
 
 @judges("responses.object", "responses.status-enum", "responses.output-text-parts", "responses.output-text-joined",
@@ -119,7 +112,7 @@ def _usage_violations(usage: Any) -> list[Violation]:
         return []
     values: list[Any] = [usage.get(f) for f in ("input_tokens", "output_tokens", "total_tokens")] \
         if isinstance(usage, dict) else []
-    if len(values) == 3 and all(_is_int(v) for v in values) and values[0] + values[1] == values[2]:
+    if len(values) == 3 and all(is_int(v) for v in values) and values[0] + values[1] == values[2]:
         return []
     return [Violation("responses.usage-total", "total_tokens = input_tokens + output_tokens", truncate(usage),
                       "/usage")]

@@ -3,22 +3,23 @@
 This module owns the wire-level rules every streamed answer shares: a 200 with Content-Type
 ``text/event-stream``; each event is ``data:`` lines carrying one JSON object, ended by a blank
 line; the stream ends by itself within its deadline; for chat, exactly one ``data: [DONE]``,
-last, with nothing after it. It also exposes the small event helpers the chunk and event checks
+last, with nothing after it (judged from the SSE reader's diagnostics, which already counted
+the sentinels). It also exposes the small event helpers the chunk and event checks
 build on (``json_events``, ``is_done``), so every stream check reads events the same way.
 
 Data in (an ``Exchange`` or an ``SSETranscript``), violations out; no I/O. It imports only
-``conformance.model``.
+``conformance.model`` and ``checks._common`` (the reader's ``is_done`` and ``loads_strict``).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from conformance.checks._common import is_done as is_done_data
+from conformance.checks._common import loads_strict
 from conformance.checks._judged import judges
 from conformance.model import Exchange, SSEEvent, SSETranscript, Violation, truncate
 
-DONE = "[DONE]"
 EVENT_STREAM = "text/event-stream"
 
 # How each recorded outcome reads in a failure message: a stream that did not end by itself is a
@@ -56,8 +57,8 @@ def done_or_end(sse: SSETranscript) -> str:
 
 
 def is_done(event: SSEEvent) -> bool:
-    """True for the ``data: [DONE]`` sentinel (surrounding whitespace tolerated, as SDKs do)."""
-    return event.data.strip() == DONE
+    """True for the ``data: [DONE]`` sentinel: the SSE reader's own test, so both agree."""
+    return is_done_data(event.data)
 
 
 def parse_object(event: SSEEvent) -> dict[str, Any] | None:
@@ -65,7 +66,7 @@ def parse_object(event: SSEEvent) -> dict[str, Any] | None:
     if is_done(event):
         return None
     try:
-        value = json.loads(event.data)
+        value = loads_strict(event.data)  # NaN/Infinity are not JSON: the reader agrees
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
@@ -214,11 +215,22 @@ def _diagnostic_violations(sse: SSETranscript, requirement: str, *, cut: bool) -
     return out
 
 
+def _flagged(sse: SSETranscript, kind: str) -> list[SSEEvent]:
+    """The events the SSE reader flagged with diagnostic ``kind``, in stream order."""
+    by_index = {event.index: event for event in sse.events}
+    return [
+        by_index[d.event_index] for d in sse.diagnostics if d.kind == kind and d.event_index in by_index
+    ]
+
+
 @judges("chat.stream.done-sentinel")
 def check_done_sentinel(sse: SSETranscript) -> list[Violation]:
-    """A chat stream carries exactly one ``data: [DONE]`` (``chat.stream.done-sentinel``)."""
-    done = [event for event in sse.events if is_done(event)]
-    if not done:
+    """A chat stream carries exactly one ``data: [DONE]`` (``chat.stream.done-sentinel``).
+
+    Reads the SSE reader's ``missing-done`` and ``multiple-done`` diagnostics (the reader already
+    counted the sentinels; this check does not count them again).
+    """
+    if any(d.kind == "missing-done" for d in sse.diagnostics):
         last = f"; last event: {quote(sse.events[-1])}" if sse.events else ""
         return [
             Violation(
@@ -230,7 +242,7 @@ def check_done_sentinel(sse: SSETranscript) -> list[Violation]:
         ]
     return [
         Violation("chat.stream.done-sentinel", "exactly one data: [DONE]", f"another [DONE]: {quote(extra)}", at(extra))
-        for extra in done[1:]
+        for extra in _flagged(sse, "multiple-done")
     ]
 
 
@@ -238,20 +250,11 @@ def check_done_sentinel(sse: SSETranscript) -> list[Violation]:
 def check_nothing_after_done(sse: SSETranscript) -> list[Violation]:
     """No event follows the first ``data: [DONE]`` of a chat stream (``chat.stream.nothing-after-done``).
 
-    A repeated [DONE] is reported by ``check_done_sentinel`` only; comments after [DONE] are not
-    events and are tolerated.
+    Reads the SSE reader's ``data-after-done`` diagnostics and reports the first. A repeated
+    [DONE] is reported by ``check_done_sentinel`` only; comments after [DONE] are not events and
+    are tolerated.
     """
-    seen_done = False
-    for event in sse.events:
-        if is_done(event):
-            seen_done = True
-        elif seen_done:
-            return [
-                Violation(
-                    "chat.stream.nothing-after-done",
-                    expected="nothing after data: [DONE]",
-                    actual=quote(event),
-                    where=at(event),
-                )
-            ]
-    return []
+    return [
+        Violation("chat.stream.nothing-after-done", "nothing after data: [DONE]", quote(event), at(event))
+        for event in _flagged(sse, "data-after-done")[:1]
+    ]

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance import spec
+from conformance.checks._common import owned_by
 from conformance.checks._judged import judges
 from conformance.model import Exchange, Violation, truncate
 
@@ -39,7 +40,7 @@ def check_task_schema(task: Any, *, requirement: str, where: str) -> list[Violat
     return [
         Violation(v.requirement, v.expected, v.actual, where + ("" if v.where in (None, "/") else v.where))
         for v in found
-        if not any(p.match(v.where or "") for p in _OWNED) and not _state_payload_missing(v)
+        if not owned_by(v, _OWNED) and not _state_payload_missing(v)
     ]
 
 

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from conformance.checks import chat_stream as cs
+from conformance.checks import chat_stream_equivalence as ce
 from conformance.checks import chat_stream_tools as ct
+from conformance.checks import chat_stream_usage as cu
 from conformance.checks.errors import SERVED_IDS, check_served
 from conformance.checks.sse_framing import (
     check_chat_framing,
@@ -122,7 +124,7 @@ def test_chat_stream_basic(transport: Transport, models: Mapping[str, str], sett
     """A plain stream: framing, one [DONE] last, chunk invariants, no usage chunk unasked."""
     ex = transport.stream("POST", "/chat/completions", json=_body(models, settings))
     if judge_stream(verdict, ex) and ex.sse is not None:
-        verdict.check(cs.check_no_usage_unrequested(ex.sse), exchange=ex)
+        verdict.check(cu.check_no_usage_unrequested(ex.sse), exchange=ex)
 
 
 @pytest.mark.feature("chat.streaming")
@@ -133,7 +135,7 @@ def test_chat_stream_include_usage(transport: Transport, models: Mapping[str, st
     body = _body(models, settings, stream_options={"include_usage": True})
     ex = transport.stream("POST", "/chat/completions", json=body)
     if judge_stream(verdict, ex) and ex.sse is not None:
-        verdict.check(cs.check_usage_chunk(ex.sse), exchange=ex)
+        verdict.check(cu.check_usage_chunk(ex.sse), exchange=ex)
 
 
 @pytest.mark.feature("chat.streaming", "chat.n")
@@ -157,7 +159,7 @@ def test_chat_stream_options_without_stream(transport: Transport, models: Mappin
     if stream is not None:
         body["stream"] = stream
     ex = transport.request("POST", "/chat/completions", json=body)
-    verdict.check(cs.check_options_without_stream(ex), exchange=ex)
+    verdict.check(cu.check_options_without_stream(ex), exchange=ex)
 
 
 TOOL_CHOICES = [
@@ -197,11 +199,11 @@ def test_chat_stream_equals_nonstream(transport: Transport, models: Mapping[str,
                                 json=_body(models, settings, stream_options={"include_usage": True}))
     if not judge_stream(verdict, streamed) or streamed.sse is None:
         return
-    verdict.check(cs.check_usage_chunk(streamed.sse), exchange=streamed)
+    verdict.check(cu.check_usage_chunk(streamed.sse), exchange=streamed)
     plain = transport.request("POST", "/chat/completions", json=_body(models, settings, stream=False))
     answer = _plain_answer(verdict, plain, "chat.stream.equals-nonstream")
     if answer is not None:
-        verdict.check(cs.check_stream_equals_nonstream(streamed.sse, answer), exchange=plain)
+        verdict.check(ce.check_stream_equals_nonstream(streamed.sse, answer), exchange=plain)
 
 
 @pytest.mark.feature("chat.streaming", "chat.tools", "determinism")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance.checks import responses_lifecycle as rl
 from conformance.checks import responses_stream as rs
 from conformance.checks.sse_framing import check_responses_framing, check_stream_answer
 from conformance.config import Settings
@@ -71,8 +72,8 @@ def judge_stream(verdict: VerdictRecorder, ex: Exchange) -> None:
         rs.check_event_schema,
         rs.check_sequence_numbers,
         rs.check_created_first,
-        rs.check_item_lifecycle,
-        rs.check_consistent_indexes,
+        rl.check_item_lifecycle,
+        rl.check_consistent_indexes,
         rs.check_single_terminal,
         rs.check_terminal_text,
         rs.check_terminal_id,

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from conformance.checks import chat_stream as cs
+from conformance.checks import chat_stream_equivalence as ce
 from conformance.checks import chat_stream_tools as ct
+from conformance.checks import chat_stream_usage as cu
 from conformance.model import Exchange, SSEEvent, SSETranscript, Violation
 
 Payload = dict[str, Any] | str
@@ -144,32 +146,32 @@ CASES: list[Case] = [
     ("finish not in enum", cs.check_finish, (START, chunk(choice(finish="eos")), "[DONE]"),
      [("chat.stream.finish-reason-enum", "event[1]/choices/0/finish_reason")]),
     ("finish after done ignored", cs.check_finish, (START, STOP, "[DONE]", HEL), []),
-    ("usage ok", cs.check_usage_chunk, GOOD_USAGE, []),
-    ("usage null elsewhere ok", cs.check_usage_chunk,
+    ("usage ok", cu.check_usage_chunk, GOOD_USAGE, []),
+    ("usage null elsewhere ok", cu.check_usage_chunk,
      (chunk(choice(role="assistant", content=""), usage=None), chunk(choice(finish="stop"), usage=None), USAGE,
       "[DONE]"),
      []),
-    ("usage missing", cs.check_usage_chunk, GOOD, [("chat.stream.usage-chunk", "event[4]")]),
-    ("usage chunk with choices", cs.check_usage_chunk,
+    ("usage missing", cu.check_usage_chunk, GOOD, [("chat.stream.usage-chunk", "event[4]")]),
+    ("usage chunk with choices", cu.check_usage_chunk,
      (START, HEL, chunk(choice(finish="stop"), usage=usage()), "[DONE]"),
      [("chat.stream.usage-chunk", "event[2]/choices")]),
-    ("usage before finish", cs.check_usage_chunk, (START, HEL, USAGE, STOP, "[DONE]"),
+    ("usage before finish", cu.check_usage_chunk, (START, HEL, USAGE, STOP, "[DONE]"),
      [("chat.stream.usage-chunk", "event[3]")]),
-    ("usage twice", cs.check_usage_chunk, (START, STOP, USAGE, USAGE, "[DONE]"),
+    ("usage twice", cu.check_usage_chunk, (START, STOP, USAGE, USAGE, "[DONE]"),
      [("chat.stream.usage-chunk", "event[2]")]),
-    ("usage on a content chunk too", cs.check_usage_chunk,
+    ("usage on a content chunk too", cu.check_usage_chunk,
      (START, chunk(choice(content="x"), usage=usage()), STOP, USAGE, "[DONE]"),
      [("chat.stream.usage-absent-elsewhere", "event[1]/usage")]),
-    ("usage total wrong", cs.check_usage_chunk, (START, STOP, chunk(usage=usage(total=9)), "[DONE]"),
+    ("usage total wrong", cu.check_usage_chunk, (START, STOP, chunk(usage=usage(total=9)), "[DONE]"),
      [("chat.stream.usage-total", "event[2]/usage/total_tokens")]),
-    ("usage not an object", cs.check_usage_chunk, (START, STOP, chunk(usage=7), "[DONE]"),
+    ("usage not an object", cu.check_usage_chunk, (START, STOP, chunk(usage=7), "[DONE]"),
      [("chat.stream.usage-chunk", "event[2]/usage")]),
-    ("usage counts missing is schema's", cs.check_usage_chunk,
+    ("usage counts missing is schema's", cu.check_usage_chunk,
      (START, STOP, chunk(usage={"total_tokens": 1}), "[DONE]"), []),
-    ("no usage unrequested ok", cs.check_no_usage_unrequested, GOOD, []),
-    ("usage on a choice chunk tolerated unrequested", cs.check_no_usage_unrequested,
+    ("no usage unrequested ok", cu.check_no_usage_unrequested, GOOD, []),
+    ("usage on a choice chunk tolerated unrequested", cu.check_no_usage_unrequested,
      (START, chunk(choice(finish="stop"), usage=usage()), "[DONE]"), []),
-    ("usage chunk unrequested", cs.check_no_usage_unrequested, GOOD_USAGE,
+    ("usage chunk unrequested", cu.check_no_usage_unrequested, GOOD_USAGE,
      [("chat.stream.no-usage-unrequested", "event[4]")]),
     ("tool index ok", ct.check_tool_call_index, TOOL_GOOD, []),
     ("tool index missing", ct.check_tool_call_index,
@@ -266,12 +268,12 @@ def plain(content: str | None = "Hello", finish: str = "stop", tokens: tuple[int
     (plain(tokens=(5, 4, 9)), [("chat.stream.equals-nonstream", "/usage")]),
 ], ids=["equal", "content differs", "finish differs", "usage differs"])
 def test_stream_equals_nonstream(response: dict[str, Any], expected: list[tuple[str, str | None]]) -> None:
-    assert found(cs.check_stream_equals_nonstream(transcript(*GOOD_USAGE), response)) == expected
+    assert found(ce.check_stream_equals_nonstream(transcript(*GOOD_USAGE), response)) == expected
 
 
 def test_null_content_equals_empty_stream() -> None:
     sse = transcript(chunk(choice(role="assistant")), chunk(choice(finish="stop")), "[DONE]")
-    assert cs.check_stream_equals_nonstream(sse, plain(content=None)) == []
+    assert ce.check_stream_equals_nonstream(sse, plain(content=None)) == []
 
 
 def nonstream_call(id: str, name: str, args: str) -> dict[str, Any]:
@@ -322,7 +324,7 @@ ENVELOPE = {"error": {"message": "stream_options needs stream", "type": "invalid
 ], ids=["plain 200", "400 envelope", "400 envelope without param and code", "200 streamed", "error in 200",
         "400 not an envelope", "400 empty message", "400 not json", "500", "422"])
 def test_options_without_stream(ex: Exchange, expected: list[tuple[str, str | None]]) -> None:
-    assert found(cs.check_options_without_stream(ex)) == expected
+    assert found(cu.check_options_without_stream(ex)) == expected
 
 
 def test_chunk_schema_passes_good_chunks() -> None:
@@ -362,7 +364,7 @@ def test_equals_nonstream_leaves_broken_stream_values_to_their_checks() -> None:
     bad_enum = transcript(START, HEL, LO, chunk(choice(finish="eos")), USAGE, "[DONE]")
     bad_total = transcript(*GOOD_USAGE[:4], chunk(usage=usage(total=99)), "[DONE]")
     for sse in (no_finish, bad_enum, bad_total):
-        assert cs.check_stream_equals_nonstream(sse, plain()) == []
+        assert ce.check_stream_equals_nonstream(sse, plain()) == []
 
 
 def test_tool_calls_equal_nonstream_leaves_unparsable_arguments_to_their_check() -> None:
@@ -415,22 +417,22 @@ def test_a_realistic_stream_passes_every_check() -> None:
     sse = parse_sse(REALISTIC)
     violations = [
         *cs.check_chunk_schema(sse), *cs.check_chunk_object(sse), *cs.check_consistent_id(sse),
-        *cs.check_roles(sse), *cs.check_finish(sse), *cs.check_n_choices(sse, n=2), *cs.check_usage_chunk(sse),
+        *cs.check_roles(sse), *cs.check_finish(sse), *cs.check_n_choices(sse, n=2), *cu.check_usage_chunk(sse),
         *check_done_sentinel(sse), *check_nothing_after_done(sse),
         *ct.check_tool_call_index(sse), *ct.check_tool_call_headers(sse),
         *ct.check_tool_call_arguments(sse, tools=WEATHER), *ct.check_tool_call_finish_reason(sse),
     ]
     assert violations == []
-    assert cs.joined_content(sse) == {0: "Hi", 1: "Hello!"}
+    assert ce.joined_content(sse) == {0: "Hi", 1: "Hello!"}
 
 
 def test_equals_nonstream_leaves_broken_plain_values_to_their_checks() -> None:
     sse = transcript(*GOOD_USAGE)
     # An out-of-enum plain finish_reason is chat.response.finish-reason's to report.
-    assert cs.check_stream_equals_nonstream(sse, plain(finish="done")) == []
+    assert ce.check_stream_equals_nonstream(sse, plain(finish="done")) == []
     # A plain total that does not add up is chat.response.usage-total's; the parts still compare.
-    assert cs.check_stream_equals_nonstream(sse, plain(tokens=(5, 3, 99))) == []
-    assert found(cs.check_stream_equals_nonstream(sse, plain(tokens=(6, 3, 99)))) == [
+    assert ce.check_stream_equals_nonstream(sse, plain(tokens=(5, 3, 99))) == []
+    assert found(ce.check_stream_equals_nonstream(sse, plain(tokens=(6, 3, 99)))) == [
         ("chat.stream.equals-nonstream", "/usage")
     ]
 
@@ -441,7 +443,7 @@ def test_an_empty_choice_in_the_usage_chunk_is_usage_chunks_alone() -> None:
     sse = transcript(START, HEL, LO, STOP, empty_choice, "[DONE]")
     assert cs.check_finish(sse) == []
     assert "chat.stream.finish-last" in cs.check_finish(sse).judged
-    assert [v.requirement for v in cs.check_usage_chunk(sse)] == ["chat.stream.usage-chunk"]
+    assert [v.requirement for v in cu.check_usage_chunk(sse)] == ["chat.stream.usage-chunk"]
     # Content after the finish still is finish-last's, in the usage chunk or not.
     late = chunk(choice(content="!"), usage=usage())
     assert [v.requirement for v in cs.check_finish(transcript(START, HEL, STOP, late, "[DONE]"))] == [

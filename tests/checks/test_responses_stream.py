@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from conformance.checks import responses_lifecycle as rl
 from conformance.checks import responses_stream as rs
 from conformance.model import SSEEvent, SSETranscript, Violation
 
@@ -107,38 +108,38 @@ CASES: list[Case] = [
      transcript(edit(text_events, lambda e: e[0]["response"].pop("id"))),
      [("responses.stream.created-first", "event[0]")]),
     ("no events", rs.check_created_first, SSETranscript(events=()), [("responses.stream.created-first", "event[0]")]),
-    ("lifecycle ok", rs.check_item_lifecycle, transcript(text_events()), []),
-    ("lifecycle function call ok", rs.check_item_lifecycle, transcript(call_events()), []),
-    ("lifecycle tolerates unknown events", rs.check_item_lifecycle,
+    ("lifecycle ok", rl.check_item_lifecycle, transcript(text_events()), []),
+    ("lifecycle function call ok", rl.check_item_lifecycle, transcript(call_events()), []),
+    ("lifecycle tolerates unknown events", rl.check_item_lifecycle,
      transcript(edit(text_events, lambda e: e.insert(6, {"type": "response.output_text.annotation.added",
                                                          "output_index": 0, "item_id": "msg_1"}))), []),
-    ("delta before item added", rs.check_item_lifecycle,
+    ("delta before item added", rl.check_item_lifecycle,
      transcript(edit(text_events, lambda e: e.insert(2, dict(e[4])))),
      [("responses.stream.item-lifecycle", "event[2]")]),
-    ("delta before part added", rs.check_item_lifecycle, transcript(edit(text_events, lambda e: _swap(e, 3, 4))),
+    ("delta before part added", rl.check_item_lifecycle, transcript(edit(text_events, lambda e: _swap(e, 3, 4))),
      [("responses.stream.item-lifecycle", "event[3]")]),
-    ("part done before text done", rs.check_item_lifecycle, transcript(edit(text_events, lambda e: _swap(e, 6, 7))),
+    ("part done before text done", rl.check_item_lifecycle, transcript(edit(text_events, lambda e: _swap(e, 6, 7))),
      [("responses.stream.item-lifecycle", "event[6]")]),
-    ("item done with open part", rs.check_item_lifecycle, transcript(edit(text_events, lambda e: _swap(e, 7, 8))),
+    ("item done with open part", rl.check_item_lifecycle, transcript(edit(text_events, lambda e: _swap(e, 7, 8))),
      [("responses.stream.item-lifecycle", "event[7]")]),
-    ("delta after item done", rs.check_item_lifecycle,
+    ("delta after item done", rl.check_item_lifecycle,
      transcript(edit(text_events, lambda e: e.insert(9, dict(e[4])))),
      [("responses.stream.item-lifecycle", "event[9]")]),
-    ("item left open at completed", rs.check_item_lifecycle, transcript(edit(text_events, lambda e: e.pop(8))),
+    ("item left open at completed", rl.check_item_lifecycle, transcript(edit(text_events, lambda e: e.pop(8))),
      [("responses.stream.item-lifecycle", "event[8]")]),
-    ("item left open at incomplete tolerated", rs.check_item_lifecycle,
+    ("item left open at incomplete tolerated", rl.check_item_lifecycle,
      transcript(edit(text_events, lambda e: [e.pop(8), e[-1].update(type="response.incomplete")])), []),
-    ("item added twice", rs.check_item_lifecycle,
+    ("item added twice", rl.check_item_lifecycle,
      transcript(edit(text_events, lambda e: e.insert(3, dict(e[2])))),
      [("responses.stream.item-lifecycle", "event[3]")]),
-    ("indexes ok", rs.check_consistent_indexes, transcript(text_events()), []),
-    ("item id differs", rs.check_consistent_indexes,
+    ("indexes ok", rl.check_consistent_indexes, transcript(text_events()), []),
+    ("item id differs", rl.check_consistent_indexes,
      transcript(edit(text_events, lambda e: e[5].update(item_id="msg_2"))),
      [("responses.stream.consistent-indexes", "event[5]/item_id")]),
-    ("done item id differs", rs.check_consistent_indexes,
+    ("done item id differs", rl.check_consistent_indexes,
      transcript(edit(text_events, lambda e: e[8].update(item={**MESSAGE, "id": "msg_9"}))),
      [("responses.stream.consistent-indexes", "event[8]/item/id")]),
-    ("content index differs", rs.check_consistent_indexes,
+    ("content index differs", rl.check_consistent_indexes,
      transcript(edit(text_events, lambda e: e[4].update(content_index=1))),
      [("responses.stream.consistent-indexes", "event[4]/content_index")]),
     ("single terminal ok", rs.check_single_terminal, transcript(text_events(), done=True), []),
@@ -261,7 +262,7 @@ def reasoning_then_message() -> Events:
 def test_a_reasoning_stream_with_extra_event_types_passes_every_check() -> None:
     sse = transcript(reasoning_then_message(), done=True)
     checks = (rs.check_event_type_match, rs.check_event_schema, rs.check_sequence_numbers, rs.check_created_first,
-              rs.check_item_lifecycle, rs.check_consistent_indexes, rs.check_single_terminal,
+              rl.check_item_lifecycle, rl.check_consistent_indexes, rs.check_single_terminal,
               rs.check_terminal_text, rs.check_terminal_id, rs.check_function_call_arguments)
     assert [v for check in checks for v in check(sse)] == []
 
@@ -275,6 +276,6 @@ def test_a_realistic_wire_stream_passes() -> None:
     )
     sse = parse_sse(b": keep-alive\n\n" + raw)
     checks = (rs.check_event_type_match, rs.check_event_schema, rs.check_sequence_numbers, rs.check_created_first,
-              rs.check_item_lifecycle, rs.check_consistent_indexes, rs.check_single_terminal,
+              rl.check_item_lifecycle, rl.check_consistent_indexes, rs.check_single_terminal,
               rs.check_terminal_text, rs.check_terminal_id)
     assert [v for check in checks for v in check(sse)] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 
@@ -15,15 +16,21 @@ from conformance.checks.sse_framing import (
     check_stream_answer,
     json_events,
 )
-from conformance.model import Exchange, SSEDiagnostic, SSEEvent, SSETranscript, Violation
+from conformance.model import Exchange, SSEDiagnostic, SSETranscript, Violation
+from conformance.sse import parse_sse
 
 CHUNK = json.dumps({"id": "c1", "object": "chat.completion.chunk", "choices": []})
 
 
 def transcript(*data: str, diagnostics: Sequence[SSEDiagnostic] = (), event: str | None = None) -> SSETranscript:
-    return SSETranscript(
-        events=tuple(SSEEvent(index=i, data=d, event=event) for i, d in enumerate(data)), diagnostics=tuple(diagnostics)
-    )
+    """The SSE reader's transcript of events carrying ``data`` (plus any extra ``diagnostics``).
+
+    Built by the reader, as in a run, so the checks see the reader's own diagnostics.
+    """
+    head = f"event: {event}\n" if event is not None else ""
+    text = "".join(head + "".join(f"data: {line}\n" for line in d.split("\n")) + "\n" for d in data)
+    sse = parse_sse(text.encode())
+    return dataclasses.replace(sse, diagnostics=(*sse.diagnostics, *diagnostics))
 
 
 def exchange(
@@ -211,3 +218,12 @@ def test_json_events_stops_at_done_unless_asked() -> None:
     sse = transcript(CHUNK, "oops", "[DONE]", CHUNK)
     assert [e.index for e, _ in json_events(sse)] == [0]
     assert [e.index for e, _ in json_events(sse, stop_at_done=False)] == [0, 3]
+
+
+@pytest.mark.parametrize("data", ['{"a": NaN}', '{"a": Infinity}', '{"a": -Infinity}', "[DONE]x", "{}"])
+def test_framing_and_reader_agree_on_json(data: str) -> None:
+    """The reader flags non-JSON data exactly when the framing check fails it (one idea of JSON)."""
+    sse = parse_sse(f"data: {data}\n\ndata: [DONE]\n\n".encode())
+    reader_says = any(d.kind == "non-json-data" for d in sse.diagnostics)
+    framing_says = bool(check_chat_framing(exchange(sse)))
+    assert framing_says == reader_says == (data != "{}")

@@ -1,6 +1,7 @@
 """Run settings: one frozen `Settings` resolved by a pure function from four partial layers.
 
-Precedence: CLI > environment > target file (TOML) > defaults. Each layer is a *partial*
+Precedence: CLI > environment > target file (TOML) > defaults. The pytest ini values
+(``nexhina_*`` keys) belong to the file layer, under the target file (D85). Each layer is a *partial*
 mapping: a setting that was not given is an absent key, never ``None``. This module never
 reads ``os.environ`` or the file system (except `load_target_file`, which the CLI/plugin
 calls); the caller passes the layers in, so resolution is testable with plain dicts.

@@ -54,6 +54,8 @@ def _where(layer: str, name: str, file_name: str | None) -> str:
         return f"CLI option {CLI_FLAGS.get(name, name)!r}"
     if layer == "env":
         return f"environment variable {name}"
+    if layer == "ini":
+        return f"pytest ini value of {name}"
     if layer == "default":
         return f"the built-in default of {name} (no target file, option or environment variable set it)"
     section, _, key = name.partition(".")
@@ -98,11 +100,26 @@ def _check_cli(cli: Mapping[str, object]) -> None:
             raise _unknown(name, "the CLI layer", allowed)
 
 
+def _check_ini(ini: Mapping[str, str]) -> None:
+    """The pytest ini keys give file-layer settings (and the profile), never ``allow_writes``."""
+    if "allow_writes" in ini:
+        raise ConfigError("allow_writes: writes are switched on per run, on the command line only; "
+                          "a pytest ini value of allow_writes is not accepted")
+    allowed = sorted({k.name for k in KEYS if "file" in k.layers} | {"profile"})
+    for name in ini:
+        if name not in allowed:
+            raise _unknown(name, "the pytest ini values", allowed)
+
+
 def _pick(
     key: Key, cli: Mapping[str, object], env: Mapping[str, str], file: Mapping[str, object],
-    file_name: str | None,
+    file_name: str | None, ini: Mapping[str, str],
 ) -> tuple[object, str]:
-    """The parsed value of one key from the highest layer that gives it, and that layer."""
+    """The parsed value of one key from the highest layer that gives it, and that layer.
+
+    The pytest ini values belong to the file layer, under the target file (text, parsed
+    like environment values); their source is recorded as ``file``.
+    """
     candidates: list[tuple[str, str, object]] = []   # (layer, name in that layer, raw value)
     if key.name in cli:
         candidates.append(("cli", key.name, cli[key.name]))
@@ -112,6 +129,8 @@ def _pick(
         candidates.append(("file", key.name, file[key.name]))
     if key.name == "target.api_key" and API_KEY_ENV in file:
         candidates.append(("file", API_KEY_ENV, file[API_KEY_ENV]))
+    if key.name in ini:
+        candidates.append(("ini", key.name, ini[key.name]))
     if not candidates:
         return key.default, "default"
     layer, name, raw = candidates[0]
@@ -119,7 +138,7 @@ def _pick(
     if layer == "file" and key.name == "target.api_key":
         raw = _api_key_from_file(file, env, file_name)
     try:
-        return key.parse(raw, layer != "file"), layer
+        return key.parse(raw, layer != "file"), "file" if layer == "ini" else layer
     except Bad as exc:
         raise _fail(key.name, str(exc), raw, where, secret=key.secret) from None
 
@@ -149,6 +168,7 @@ def resolve(
     *,
     file_name: str | None = None,
     known_features: Collection[str] | None = None,
+    ini: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve the run's settings from the CLI, environment, target-file layers and defaults.
 
@@ -158,6 +178,8 @@ def resolve(
         file: the parsed target file (see `load_target_file`), ``{}`` when there is none.
         file_name: the file's name, for error messages.
         known_features: the valid feature names; default: ``conformance.profiles.FEATURES``.
+        ini: dotted keys given as pytest ini values (text): part of the file layer, under
+            the target file (D85). ``allow_writes`` is refused there.
 
     Returns:
         The frozen `Settings`, with ``sources`` naming each value's layer.
@@ -167,11 +189,13 @@ def resolve(
             secrets are masked).
     """
     _check_cli(cli)
+    ini = ini or {}
+    _check_ini(ini)
     flat_file = _flatten_file(file, file_name)
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
     for key in KEYS:
-        values[key.name], sources[key.name] = _pick(key, cli, env, flat_file, file_name)
+        values[key.name], sources[key.name] = _pick(key, cli, env, flat_file, file_name, ini)
     features = values["target.features"]
     assert isinstance(features, frozenset)
     known = frozenset(known_features) if known_features is not None else FEATURES

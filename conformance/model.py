@@ -76,6 +76,12 @@ class ExchangeOutcome(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    def __hash__(self) -> int:  # as the plain value's (Python 3.10 hashes the member's name)
+        return str.__hash__(self)
+
+    def __repr__(self) -> str:  # as the plain value's: outputs that show values stay unchanged
+        return repr(self.value)
+
 
 # NOT_SUPPORTED ranks lowest: a requirement that one test could not exercise (its operation is
 # not declared) but another test did exercise takes that test's verdict.

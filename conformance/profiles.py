@@ -38,6 +38,12 @@ class Profile(str, enum.Enum):
     def __str__(self) -> str:
         return self.value
 
+    def __hash__(self) -> int:  # as the plain value's (Python 3.10 hashes the member's name)
+        return str.__hash__(self)
+
+    def __repr__(self) -> str:  # as the plain value's: outputs that show values stay unchanged
+        return repr(self.value)
+
 
 #: Profile names, in report order.
 PROFILES: Final[tuple[str, ...]] = tuple(p.value for p in Profile)

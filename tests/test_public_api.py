@@ -48,6 +48,10 @@ def test_enums_are_str_compatible() -> None:
     assert ExchangeOutcome.NO_ANSWER == "no-answer" and f"{ExchangeOutcome.DEADLINE}" == "deadline"
     assert json.dumps({"p": Profile.CORE, "o": ExchangeOutcome.COMPLETE}) == '{"p": "core", "o": "complete"}'
     assert Exchange("GET", "u", {}, None, 200).outcome == ExchangeOutcome.COMPLETE
+    # set and dict lookups mix members and plain strings freely (also on Python 3.10)
+    assert "core" in {Profile.CORE} and Profile.FULL in {"full"} and "no-answer" in {ExchangeOutcome.NO_ANSWER}
+    # and shown like them: str() and repr() of a mapping keyed by members are unchanged
+    assert str({ExchangeOutcome.NO_ANSWER: 1, "p": Profile.CORE}) == str({"no-answer": 1, "p": "core"})
 
 
 def test_exchange_outcomes_are_the_transports() -> None:

@@ -58,6 +58,31 @@ class Verdict(str, enum.Enum):
         return _RANK[self]
 
 
+class ExchangeOutcome(str, enum.Enum):
+    """How a response ended (``Exchange.outcome``); a ``str`` enum, equal to its plain value.
+
+    ``complete``; ``deadline`` (the total bound cut it); ``stalled`` (read timeout mid-body);
+    ``dropped`` (the connection closed early); ``oversize`` (the byte cap cut it);
+    ``no-answer`` (no status line, even after the one retry).
+    """
+
+    COMPLETE = "complete"
+    DEADLINE = "deadline"
+    STALLED = "stalled"
+    DROPPED = "dropped"
+    OVERSIZE = "oversize"
+    NO_ANSWER = "no-answer"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __hash__(self) -> int:  # as the plain value's (Python 3.10 hashes the member's name)
+        return str.__hash__(self)
+
+    def __repr__(self) -> str:  # as the plain value's: outputs that show values stay unchanged
+        return repr(self.value)
+
+
 # NOT_SUPPORTED ranks lowest: a requirement that one test could not exercise (its operation is
 # not declared) but another test did exercise takes that test's verdict.
 _RANK = {
@@ -241,9 +266,9 @@ def form_parts(body: bytes, content_type: str) -> list[FormPart] | None:
 class Exchange:
     """One recorded request/response pair, credentials already redacted.
 
-    ``outcome`` says how the response ended: ``complete``, ``deadline`` (the total
-    bound cut it), ``stalled`` (read timeout mid-body), ``dropped`` (the connection
-    closed early), ``oversize`` (the byte cap cut it). Malformed content that did
+    ``outcome`` says how the response ended: one of `ExchangeOutcome` (``complete``,
+    ``deadline``, ``stalled``, ``dropped``, ``oversize``, ``no-answer``; plain strings
+    compare equal to the members). Malformed content that did
     arrive is kept in ``body``/``sse``; it is for checks to judge, not an error.
     """
 
@@ -256,7 +281,7 @@ class Exchange:
     body: bytes = b""
     sse: SSETranscript | None = None
     elapsed: float = 0.0
-    outcome: str = "complete"
+    outcome: str = ExchangeOutcome.COMPLETE.value
     retries_429: int = 0
 
     @property

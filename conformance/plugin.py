@@ -29,12 +29,13 @@ from conformance import __version__, shard
 from conformance.allure_requirements import write_requirement_results
 from conformance.artefacts import copy_decisions, save_uploads
 from conformance.baseline import load_baseline
-from conformance.config import CORE_FEATURES, Settings
+from conformance.config import Settings
 from conformance.errors import BudgetExceeded, ConformanceError, TransportError
 from conformance.html_summary import write_summary
 from conformance.ledger import Ledger, billable_count
 from conformance.model import Level, printable
 from conformance.model_matrix import baselined_for, expand_baseline
+from conformance.profiles import kept_in_core
 from conformance.recorder import VerdictRecorder
 from conformance.report import (
     RunFacts,
@@ -53,6 +54,7 @@ from conformance.target import (
     model_options,
     preflight,
     resolve_settings,
+    runs_suites,
 )
 from conformance.verdicts import (
     TEST_ERROR,
@@ -135,9 +137,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _option(config: pytest.Config, name: str) -> str | None:
+    """The command-line option, else the pytest ini value (for options that are no setting)."""
     value = config.getoption(f"nexhina_{name}")
     if value is None and name != "api_key":
-        value = config.getini(f"nexhina_{name}")
+        value = _ini(config, name)
+    return str(value) if value not in (None, "") else None
+
+
+def _ini(config: pytest.Config, name: str) -> str | None:
+    value = config.getini(f"nexhina_{name}") if name != "api_key" else None
     return str(value) if value not in (None, "") else None
 
 
@@ -152,9 +160,11 @@ def pytest_configure(config: pytest.Config) -> None:
     cli = {name: _option(config, name) for name, _ in _OPTIONS}
     try:
         catalogue = load_catalogue()
-        given = {k: v for k, v in cli.items() if v is not None}
+        # The ini values are the file layer, not the command line (D85).
+        given = {name: str(v) for name, _ in _OPTIONS if (v := config.getoption(f"nexhina_{name}")) not in (None, "")}
+        ini = {name: v for name, _ in _OPTIONS if (v := _ini(config, name)) is not None}
         settings = resolve_settings({**given, **model_options(config.getoption("nexhina_model") or [])},
-                                    os.environ)
+                                    os.environ, ini)
         dry_run_of = settings.base_url or "the embedded reference" if config.getoption("nexhina_dry_run") else None
         if dry_run_of is not None:
             settings = dry_run_settings(settings)
@@ -253,9 +263,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _in_core(item: pytest.Item, ids: tuple[str, ...], catalogue: Catalogue) -> bool:
     """A test belongs to the core profile when it needs only core features and checks a core id."""
-    if not set(_needed_features(item)) <= CORE_FEATURES:
-        return False
-    return any(rid in catalogue and catalogue[rid].profile == "core" for rid in ids)
+    return kept_in_core(_needed_features(item), ids,
+                        lambda rid: catalogue[rid].profile if rid in catalogue else None)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -569,11 +578,10 @@ def _runs_suites(session: pytest.Session) -> bool:
 
 
 def _is_conformance_run(config: pytest.Config) -> bool:
-    """Whether the session runs the conformance suites or names a target base URL."""
-    args = [str(a) for a in config.args]
-    return any("conformance.suites" in a or "conformance/suites" in a for a in args) or bool(
-        config.getoption("nexhina_base_url")
-    )
+    """Whether the session runs the conformance suites (where its arguments lie) or names a target."""
+    return runs_suites([str(a) for a in config.args], pyargs=bool(config.getoption("pyargs", False)),
+                       invocation_dir=Path(config.invocation_params.dir)) or bool(
+        config.getoption("nexhina_base_url"))
 
 
 def _stopped_summary(records: list[TestRecord]) -> str | None:

@@ -1,9 +1,10 @@
 """The requirement catalogue (``openapi/requirements.yaml``) as typed, immutable objects.
 
 Owns: finding and reading the catalogue, validating it against ``requirements.schema.json``,
-rejecting duplicate ids, and lookups by id, feature and profile. Imports nothing of ours but
-``model`` and ``errors``: it locates ``openapi/`` itself instead of importing ``conformance.spec``,
-so the dependency graph stays as ARCHITECTURE.md draws it.
+rejecting duplicate ids, and lookups by id, feature and profile (the profile rule itself is
+``profiles``'). Imports nothing of ours but ``model``, ``errors`` and ``profiles``: it locates
+``openapi/`` itself instead of importing ``conformance.spec``, so the dependency graph stays
+as ARCHITECTURE.md draws it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from jsonschema.exceptions import ValidationError
 
 from conformance.errors import CatalogueError
 from conformance.model import Level, Requirement
+from conformance.profiles import PROFILES, covers
 
 __all__ = [
     "CATALOGUE_FILE",
@@ -38,8 +40,6 @@ __all__ = [
 
 CATALOGUE_FILE: Final = "requirements.yaml"
 SCHEMA_FILE: Final = "requirements.schema.json"
-#: Profile names: ``core`` selects the core entries, ``full`` selects every entry.
-PROFILES: Final = ("core", "full")
 DECISIONS_FILE: Final = "DECISIONS.md"
 _DECISION = re.compile(r"D[0-9]+[a-z]?")
 _ANCHOR = re.compile(r'<a id="d([0-9]+[a-z]?)"></a>')
@@ -125,7 +125,7 @@ class Catalogue:
         """
         if profile not in PROFILES:
             raise CatalogueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
-        return [r for r in self.requirements if profile == "full" or r.profile == profile]
+        return [r for r in self.requirements if covers(profile, r.profile)]
 
     def area(self, requirement_id: str) -> str:
         """The first dotted segment of a known id (``chat.stream.done-sentinel`` -> ``chat``)."""

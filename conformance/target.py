@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -60,24 +61,33 @@ def embedded_reference_layer() -> dict[str, object]:
     return layer
 
 
-def resolve_settings(cli: Mapping[str, str], environ: Mapping[str, str]) -> Settings:
-    """Settings from CLI options, the environment and the target file (if any).
+def resolve_settings(
+    cli: Mapping[str, str], environ: Mapping[str, str], ini: Mapping[str, str] | None = None
+) -> Settings:
+    """Settings from CLI options, the environment, the target file (if any) and pytest ini values.
 
-    With no base URL in any layer, the embedded reference gateway is the target: its own
-    description (models, features, extra keys) is the file layer under the user's.
+    ``cli`` and ``ini`` use the option names (``base_url``, ``target``...). The ini values
+    are the file layer, under the target file (D85); the target file's path comes from
+    ``--target``, else ``NEXHINA_TARGET``, else the ini value. With no base URL in any
+    layer, the embedded reference gateway is the target: its own description (models,
+    features, extra keys) is the file layer under the user's.
     """
-    target_path = cli.get("target") or environ.get("NEXHINA_TARGET")
+    ini = ini or {}
+    target_path = cli.get("target") or environ.get("NEXHINA_TARGET") or ini.get("target")
     file_layer: dict[str, object] = load_target_file(Path(target_path)) if target_path else {}
     cli_layer = {_CLI_KEYS[k]: v for k, v in cli.items() if k in _CLI_KEYS}
     cli_layer.update({k: v for k, v in cli.items() if k.startswith("models.")})
-    has_url = "target.base_url" in cli_layer or environ.get("NEXHINA_BASE_URL") or _file_url(file_layer)
+    ini_layer = {_CLI_KEYS[k]: v for k, v in ini.items() if k in _CLI_KEYS}
+    has_url = ("target.base_url" in cli_layer or environ.get("NEXHINA_BASE_URL") or _file_url(file_layer)
+               or "target.base_url" in ini_layer)
     if not has_url:
-        file_layer = _merge(embedded_reference_layer(), file_layer)
+        # The reference's description lies under everything the user gave, ini values included.
+        file_layer = _merge(_without(embedded_reference_layer(), ini_layer), file_layer)
         # The embedded reference is ours to write to: its run certifies the writes too (D51).
         cli_layer.setdefault("allow_writes", "true")
     file_name = target_path or (None if has_url else "(the embedded reference's own description)")
     try:
-        return resolve(cli_layer, environ, file_layer, file_name=file_name)
+        return resolve(cli_layer, environ, file_layer, file_name=file_name, ini=ini_layer)
     except MissingSettingError as exc:
         if target_path or not has_url or not all(name.startswith("models.") for name in exc.missing):
             raise
@@ -132,6 +142,17 @@ def dry_run_settings(settings: Settings) -> Settings:
 def _file_url(layer: Mapping[str, object]) -> bool:
     target = layer.get("target")
     return isinstance(target, Mapping) and bool(target.get("base_url"))
+
+
+def _without(layer: Mapping[str, object], dotted: Mapping[str, object]) -> dict[str, object]:
+    """A parsed target file without the ``section.key`` entries named in ``dotted``."""
+    kept: dict[str, object] = {}
+    for section, table in layer.items():
+        if isinstance(table, Mapping):
+            kept[section] = {k: v for k, v in table.items() if f"{section}.{k}" not in dotted}
+        else:
+            kept[section] = table
+    return kept
 
 
 def _merge(base: Mapping[str, object], over: Mapping[str, object]) -> dict[str, object]:
@@ -201,6 +222,39 @@ def _start_upstream(upstream: UpstreamSettings) -> contextlib.AbstractContextMan
         raise ConfigError(f"upstream.listen: {exc}") from exc
     config = UpstreamConfig(upstream.key, new_run_id(), slow_delay=upstream.gateway_timeout + 1.0)
     return running_upstream(upstream.listen, config)
+
+
+def runs_suites(args: Sequence[str], *, pyargs: bool, invocation_dir: Path) -> bool:
+    """Whether a pytest session's arguments select tests of the conformance suites.
+
+    Decided by where the arguments lie, not by how they are spelt: a path (relative to
+    ``invocation_dir``) or, with ``--pyargs``, a module name, inside the suites package or
+    containing it. A session that runs no suite (the project's self-tests) never probes a target.
+    """
+    suites = Path(__file__).resolve().parent / "suites"
+    for arg in args:
+        location = _arg_location(arg.split("::", 1)[0], pyargs=pyargs, invocation_dir=invocation_dir)
+        if location is not None and (location == suites or suites in location.parents
+                                     or location in suites.parents):
+            return True
+    return False
+
+
+def _arg_location(arg: str, *, pyargs: bool, invocation_dir: Path) -> Path | None:
+    """The resolved file or directory an argument names (a module name with ``--pyargs``), or None."""
+    path = (invocation_dir / arg).resolve()
+    if path.exists():
+        return path
+    if not pyargs:
+        return None
+    try:
+        spec = importlib.util.find_spec(arg)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or spec.origin is None:
+        return None
+    origin = Path(spec.origin).resolve()
+    return origin.parent if origin.name == "__init__.py" else origin
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from conformance.model import Level, Requirement, Verdict
+from conformance.profiles import covers
 from conformance.requirements import Catalogue
 
 #: How a single test ended, as the plugin classifies it.
@@ -222,7 +223,7 @@ PROFILE_NOT_RUN = "not-run"
 
 def profile_members(profile: str, results: Mapping[str, RequirementResult]) -> list[RequirementResult]:
     """The requirements a profile covers: ``core`` its own, ``full`` every one."""
-    return [r for r in results.values() if profile == "full" or r.requirement.profile == profile]
+    return [r for r in results.values() if covers(profile, r.requirement.profile)]
 
 
 def profile_statistics(members: Iterable[RequirementResult]) -> dict[str, int]:

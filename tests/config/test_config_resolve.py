@@ -133,13 +133,14 @@ def test_base_url_trailing_slash_is_dropped() -> None:
     assert run(cli={"target.base_url": "https://api.example.com/v1/"}).base_url == "https://api.example.com/v1"
 
 
-def test_known_features_default_comes_from_the_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
-    import conformance.config as config
+def test_known_features_default_is_the_profiles_module() -> None:
+    """Without ``known_features`` the names are checked against `conformance.profiles.FEATURES`."""
+    from conformance.profiles import FEATURES
 
-    monkeypatch.setattr(config, "_default_known_features", lambda: frozenset({"x"}))
-    assert resolve({}, {}, {"target": {"features": ["x"]}}).features == {"x"}
-    with pytest.raises(ConfigError, match="unknown capability 'chat'"):
-        resolve({}, {}, {"target": {"features": ["chat"]}})
+    assert "video" in FEATURES
+    assert resolve({}, {}, {"target": {"features": ["video"]}, "models": {"video": "v"}}).features == {"video"}
+    with pytest.raises(ConfigError, match="unknown capability 'teleport'"):
+        resolve({}, {}, {"target": {"features": ["teleport"]}})
 
 
 # --------------------------------------------------------------------------- rejections

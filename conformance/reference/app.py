@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -43,6 +42,7 @@ from conformance.reference.http_errors import (
     unknown_path,
 )
 from conformance.reference.keys import KeyRing, KeyState, RateLimiter
+from conformance.reference.metering import Record, meter  # s7
 from conformance.reference.operations import (
     ROUTES,
     Call,
@@ -219,7 +219,8 @@ class Gateway:
             raise body_too_large(self.config.body_limit_bytes)
         body, fields, upload = await self._parse(request, raw, op, faults)
         if self.relay is not None and self.relay.handles(op.path, body):
-            return await forward_or_passthrough(self.relay, op.path, body, key, faults)
+            relayed = await forward_or_passthrough(self.relay, op.path, body, key, faults)
+            return meter(relayed, self._recorder(token, str(body.get("model", "")), faults))  # s7: D100
         if op.capability is not None:
             model = self._check_model(op, body, state, faults)
             scoped = self.config.faults_of_model(model)
@@ -241,18 +242,18 @@ class Gateway:
         call = Call(faults, _public_base(request), body, fields, upload, params)
         try:
             result = call_engine(self.engines, op, call)
-            request_id = uuid.uuid4().hex
-            if isinstance(result, dict):
-                self.accounting.served(token, str(body.get("model", "")), result, request_id, faults)
-            response = self._respond(result)
-            response.headers["X-Oneapi-Request-Id"] = request_id
-            return response
+            return meter(self._respond(result), self._recorder(token, str(body.get("model", "")), faults))  # s7
         except ApiError as error:
             if error.status == 404 and op.engine == "video_get" and faults.on("auth.valid-key"):
                 # A gateway that cannot tell "no such task" from "not your task".
                 raise ApiError(403, "This task does not belong to your API key.", "permission_error",
                                code="access_denied") from error
             raise
+
+    def _recorder(self, token: object, model: str, faults: FaultSet) -> Record:  # s7: one accounting path
+        """The metering callback that logs and charges ``token`` for an answer's usage (D100)."""
+        return lambda answer, request_id, stream: self.accounting.served(
+            token, model, answer, request_id, faults, stream=stream)
 
     def _authenticate(self, request: Request, faults: FaultSet) -> tuple[str, KeyState]:
         header = request.headers.get("authorization")

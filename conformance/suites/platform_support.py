@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conformance.checks.platform import RelayCall
+from conformance.checks.platform import LOG_DELAY_SECONDS, RelayCall
 from conformance.config import Settings
 from conformance.model import Exchange
 from conformance.platform_client import (
@@ -27,8 +27,7 @@ from conformance.platform_client import (
 )
 from conformance.transport import Transport
 
-#: How long a log may take to appear after its call (D54), and the poll interval.
-LOG_DELAY_SECONDS = 5.0
+#: The poll interval while waiting for logs (the delay they may take is the check's, D54).
 LOG_POLL_SECONDS = 0.25
 
 
@@ -36,6 +35,7 @@ def relay_call(transport: Transport, model: str, *, key: str | None = None) -> t
     """One small non-streamed chat call; the RelayCall is None when it was not served with usage."""
     body = {"model": model, "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 8}
     # A run's own key answered 429 is a verdict (an exhausted token), not a reason to wait and retry.
+    sent_at = time.time()
     exchange = (transport.request("POST", "/chat/completions", json=body, key=key, retry_429=False)
                 if key is not None else transport.request("POST", "/chat/completions", json=body))
     try:
@@ -49,16 +49,19 @@ def relay_call(transport: Transport, model: str, *, key: str | None = None) -> t
     if not isinstance(prompt, int) or not isinstance(completion, int):
         return exchange, None
     return exchange, RelayCall(exchange.header("x-oneapi-request-id"), str(answer.get("model", model)),
-                               prompt, completion)
+                               prompt, completion, sent_at=sent_at, answered_at=time.time())
 
 
-def poll_logs(client: PlatformClient, key: str, wanted: set[str]) -> list[Any]:
-    """The logs of relay key ``key`` once every wanted request id is there, or after the delay (D54)."""
+def poll_logs(client: PlatformClient, key: str, wanted: set[str], *, consume_logs: int = 0) -> list[Any]:
+    """The logs of relay key ``key`` once every wanted request id is there (without request ids:
+    at least ``consume_logs`` consume logs), or after the delay (D54, D101)."""
     deadline = time.monotonic() + LOG_DELAY_SECONDS
     while True:
         logs = items_of(data_of(client.call("GET", "/api/log/token", key=key)))
-        present = {log.get("request_id") for log in logs if isinstance(log, dict)}
-        if wanted <= present or time.monotonic() >= deadline:
+        records = [log for log in logs if isinstance(log, dict)]
+        present = {log.get("request_id") for log in records}
+        consumed = sum(1 for log in records if log.get("type") == 2)
+        if (wanted <= present and consumed >= consume_logs) or time.monotonic() >= deadline:
             return logs
         time.sleep(LOG_POLL_SECONDS)
 

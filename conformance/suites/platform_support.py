@@ -70,22 +70,23 @@ def poll_logs(client: PlatformClient, key: str, wanted: set[str], *, consume_log
 
 
 @pytest.fixture(scope="session")
-def platform_user(settings: Settings) -> Iterator[PlatformClient]:
-    """The management client of the target's user (``[platform] access_token``)."""
+def platform_user(settings: Settings, transport: Transport) -> Iterator[PlatformClient]:
+    """The management client of the target's user (``[platform] access_token``), in the run's ledger."""
     assert settings.platform.access_token is not None
-    client = PlatformClient(settings, settings.platform.access_token, user_id=settings.platform.user_id)
+    client = PlatformClient(settings, settings.platform.access_token, user_id=settings.platform.user_id,
+                            ledger=transport.ledger)
     yield client
     client.close()
 
 
 @pytest.fixture(scope="session")
-def platform_admin(settings: Settings) -> Iterator[PlatformClient | None]:
-    """The admin's management client, or None without ``admin_access_token``."""
+def platform_admin(settings: Settings, transport: Transport) -> Iterator[PlatformClient | None]:
+    """The admin's management client (in the run's ledger), or None without ``admin_access_token``."""
     token = settings.platform.admin_access_token
     if token is None:
         yield None
         return
-    client = PlatformClient(settings, token)
+    client = PlatformClient(settings, token, ledger=transport.ledger)
     yield client
     client.close()
 

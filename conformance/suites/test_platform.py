@@ -130,7 +130,7 @@ def test_platform_isolation(platform_user: PlatformClient, settings: Settings, r
                             verdict: VerdictRecorder) -> None:
     """A second user lists none of the first user's tokens or logs and cannot read their token."""
     assert settings.platform.other_access_token is not None
-    other = PlatformClient(settings, settings.platform.other_access_token)
+    other = PlatformClient(settings, settings.platform.other_access_token, ledger=platform_user.transport.ledger)
     try:
         own = items_of(platform_user.data("GET", "/api/token/?p=1&page_size=100"))
         own_ids = {t["id"] for t in own if isinstance(t, dict) and isinstance(t.get("id"), int)}

@@ -150,6 +150,7 @@ class Channel:
     used_quota: int = 0
     priority: int | None = 0
     weight: int | None = 0
+    model_mapping: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The Channel as answered (its upstream key hidden)."""

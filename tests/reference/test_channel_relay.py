@@ -49,3 +49,15 @@ def test_a_channel_whose_upstream_refuses_its_key_fails_its_test() -> None:
         found = next(c for c in client.get(f"{root}/api/channel/", headers=ADMIN).json()["data"]["items"]
                      if c["name"] == "bad")
         assert client.get(f"{root}/api/channel/test/{found['id']}", headers=ADMIN).json()["success"] is False
+
+
+def test_the_relay_clients_are_closed_on_shutdown() -> None:
+    from conformance.reference.app import Gateway, create_app
+    from conformance.reference.server import running_app
+
+    app = create_app(ReferenceConfig(upstream_url="http://127.0.0.1:9/v1", channel_key="sk-x"))
+    gateway = app.router.default
+    assert isinstance(gateway, Gateway) and gateway.relay is not None
+    with running_app(app):
+        assert not gateway.relay._client.is_closed
+    assert gateway.relay._client.is_closed

@@ -47,6 +47,7 @@ PLATFORM_FAULTS: dict[str, str] = {
     "platform.token.delete": "a deleted store token is still served",
     "platform.redemption.once": "a used redemption code can be redeemed again",
     "platform.channel.lifecycle": "deleting a channel answers success but keeps it",
+    "platform.logs.calls@stream": "streamed calls are charged but not logged",
     "platform.channel.lifecycle@unrouted": "a created channel is listed and tested but never serves its models",
 }
 

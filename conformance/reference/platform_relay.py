@@ -22,6 +22,8 @@ from conformance.reference.platform_store import (
     Token,
 )
 
+#: The fault that leaves streamed calls out of the logs (they are charged all the same).
+_NO_STREAM_LOG = "platform.logs.calls@stream"
 #: What the faulted reference charges a failed call (``platform.logs.failed-call``).
 FAILED_CALL_CHARGE = 7
 
@@ -84,7 +86,7 @@ class RelayAccounting:
         prompt, completion = tokens
         shown = completion + 1 if faults.on("platform.logs.calls@tokens") else None
         self.store.charge(token, model, prompt, completion, request_id,
-                          log=not faults.on("platform.logs.calls"),
+                          log=not faults.on("platform.logs.calls") and not (stream and faults.on(_NO_STREAM_LOG)),
                           charge_token=not faults.on("platform.quota.adds-up"), completion_shown=shown,
                           stream=stream)
 

@@ -8,6 +8,7 @@ judges: the checks do.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,7 @@ from conformance.platform_client import (
     items_of,
     new_run_id,
 )
+from conformance.sse import parse_sse
 from conformance.transport import Transport
 
 #: The poll interval while waiting for logs (the delay they may take is the check's, D54).
@@ -50,6 +52,31 @@ def relay_call(transport: Transport, model: str, *, key: str | None = None) -> t
         return exchange, None
     return exchange, RelayCall(exchange.header("x-oneapi-request-id"), str(answer.get("model", model)),
                                prompt, completion, sent_at=sent_at, answered_at=time.time())
+
+
+def streamed_call(transport: Transport, model: str) -> tuple[Exchange, RelayCall | None]:
+    """One small streamed chat call asking for usage; the RelayCall from its last usage chunk (D100)."""
+    body = {"model": model, "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 8,
+            "stream": True, "stream_options": {"include_usage": True}}
+    sent_at = time.time()
+    exchange = transport.request("POST", "/chat/completions", json=body)
+    if exchange.status != 200:
+        return exchange, None
+    usage: dict[str, Any] | None = None
+    answered_model = model
+    for event in parse_sse(exchange.body).events:
+        try:
+            data = json.loads(event.data)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("usage"), dict):
+            usage, answered_model = data["usage"], str(data.get("model", model))
+    prompt = usage.get("prompt_tokens") if usage else None
+    completion = usage.get("completion_tokens") if usage else None
+    if not isinstance(prompt, int) or not isinstance(completion, int):
+        return exchange, None
+    return exchange, RelayCall(exchange.header("x-oneapi-request-id"), answered_model, prompt, completion,
+                               sent_at=sent_at, answered_at=time.time())
 
 
 def poll_logs(client: PlatformClient, key: str, wanted: set[str], *, consume_logs: int = 0) -> list[Any]:
@@ -113,6 +140,10 @@ def run_objects(platform_user: PlatformClient, platform_admin: PlatformClient | 
 
 @pytest.fixture(scope="session")
 def run_calls(transport: Transport, settings: Settings) -> list[tuple[Exchange, RelayCall | None]]:
-    """Two relay calls of this run with the relay key, whose logs the platform tests look for."""
+    """Two relay calls of this run with the relay key, and a streamed one when the target streams
+    chat, whose logs the platform tests look for (a streamed call is logged too, D100)."""
     model = settings.models.get("chat", "")
-    return [relay_call(transport, model) for _ in range(2)]
+    calls = [relay_call(transport, model) for _ in range(2)]
+    if "chat.streaming" in settings.features:
+        calls.append(streamed_call(transport, model))
+    return calls

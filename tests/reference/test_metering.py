@@ -48,3 +48,13 @@ def test_a_streamed_call_without_usage_is_not_charged() -> None:
     body = {"model": "ref-chat", "messages": [{"role": "user", "content": "hi"}], "stream": True}
     assert client.post("/v1/chat/completions", json=body, headers=KEY).status_code == 200
     assert _logs(client) == []
+
+
+def test_the_stream_fault_charges_but_does_not_log() -> None:
+    client = TestClient(create_app(ReferenceConfig()))
+    body = {"model": "ref-chat", "messages": [{"role": "user", "content": "hi"}], "stream": True,
+            "stream_options": {"include_usage": True}}
+    answer = client.post("/fault/platform.logs.calls@stream/v1/chat/completions", json=body, headers=KEY)
+    assert answer.status_code == 200
+    assert _logs(client) == []
+    assert client.get("/api/usage/token", headers=KEY).json()["data"]["total_used"] > 0

@@ -49,6 +49,9 @@ _KEEP = 2
 _TEMPLATES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/models/[^/]+$"), "/models/{model}"),
     (re.compile(r"^/video/generations/[^/]+$"), "/video/generations/{task_id}"),
+    # Management paths with an object id (D102): one operation each, not one per id.
+    (re.compile(r"^/api/(?:channel/test|token|channel|redemption)/\d+$"), ""),
+    (re.compile(r"^/api/token/\d+/key$"), "/api/token/{id}/key"),
 )
 
 
@@ -57,7 +60,7 @@ def operation_of(method: str, path: str) -> str:
     bare = path.split("?", 1)[0].split("#", 1)[0] or "/"
     for pattern, template in _TEMPLATES:
         if pattern.match(bare):
-            bare = template
+            bare = template or bare[:bare.rstrip("/").rfind("/")] + "/{id}"
             break
     return f"{method.upper()} {bare}"
 

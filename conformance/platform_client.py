@@ -1,7 +1,8 @@
 """The management API as a client: requests as one user, the run's objects and their cleanup.
 
 Owns ``PlatformClient`` (requests to the site root with a dashboard access token, through a
-``Transport`` of its own built from the run's settings, so bounds and redaction hold),
+``Transport`` of its own built from the run's settings, so bounds and redaction hold, and
+counted in the run's ``Ledger`` when given one: budget and "requests sent" include them),
 ``RunObjects`` (the run id and what the run created) and ``delete_run_objects`` (used at the
 end of a run and by ``nexhina-conformance cleanup --run-id``). Judges nothing.
 """
@@ -18,6 +19,7 @@ from conformance.model import Exchange
 from conformance.transport import Transport
 
 if TYPE_CHECKING:
+    from conformance.ledger import Ledger
     from conformance.transport import Redactor
 
 #: Every object the run creates starts with this prefix and the run id (D55).
@@ -56,9 +58,11 @@ def platform_root(settings: Settings) -> str:
 class PlatformClient:
     """Requests to the management API as one user (an access token)."""
 
-    def __init__(self, settings: Settings, access_token: str, *, user_id: int | None = None) -> None:
+    def __init__(self, settings: Settings, access_token: str, *, user_id: int | None = None,
+                 ledger: Ledger | None = None) -> None:
+        """``ledger``: the run's (its budget, per-operation counts and deadline); default one of its own (D102)."""
         root = platform_root(settings)
-        self.transport = Transport(dataclasses.replace(settings, base_url=root, api_key=access_token))
+        self.transport = Transport(dataclasses.replace(settings, base_url=root, api_key=access_token), ledger=ledger)
         self.headers = {"New-Api-User": str(user_id)} if user_id is not None else {}
 
     @property

@@ -37,6 +37,7 @@ from conformance.model import Level, printable
 from conformance.model_matrix import baselined_for, expand_baseline
 from conformance.profiles import kept_in_core
 from conformance.recorder import VerdictRecorder
+from conformance.relay_notes import note_lines  # s7
 from conformance.report import (
     RunFacts,
     build_report,
@@ -522,6 +523,7 @@ class RunHooks:
         state.summary = [
             *([state.stopped.message, "no test was run"] if state.stopped else terminal_summary(results, facts)),
             *platform_lines,
+            *note_lines(report_dir),  # s7: the relay's allowed rewrites and computed usage (D104)
             *_cost_lines(facts),
             f"reports: {report_dir} (written in {written:.2f} s)",
         ]

@@ -30,6 +30,9 @@ class RelayCall:
     model: str
     prompt_tokens: int
     completion_tokens: int
+    #: When the call was sent and answered (Unix seconds): the join window without a request id (D101).
+    sent_at: float | None = None
+    answered_at: float | None = None
 
 
 def _body(exchange: Exchange) -> Any:
@@ -157,10 +160,27 @@ def check_token_usage(exchange: Exchange, *, at_least: int) -> list[Violation]:
     return []
 
 
+#: Log times are whole seconds: the join window opens this much before the call was sent (D101).
+LOG_CLOCK_SLACK_SECONDS = 2.0
+#: ... and closes this long after it was answered (the declared log delay, D54).
+LOG_DELAY_SECONDS = 5.0
+
+
 def _matches(log: Mapping[str, Any], call: RelayCall) -> bool:
+    """The join of a log to a call (D101): the request id where the gateway exposes one, else
+    a consume log of the call's model created within the call's time window (the logs read
+    with one relay key are that token's logs, which joins on the token)."""
     if call.request_id:
         return bool(log.get("request_id") == call.request_id)
-    return bool(log.get("model_name") == call.model and log.get("type") == 2)
+    if log.get("model_name") != call.model or log.get("type") != 2:
+        return False
+    if call.sent_at is None:
+        return True
+    created = log.get("created_at")
+    if not isinstance(created, (int, float)) or isinstance(created, bool):
+        return False
+    until = (call.answered_at if call.answered_at is not None else call.sent_at) + LOG_DELAY_SECONDS
+    return call.sent_at - LOG_CLOCK_SLACK_SECONDS <= created <= until
 
 
 @judges("platform.logs.calls")
@@ -169,17 +189,21 @@ def check_logs_cover_calls(logs: Sequence[Any], calls: Sequence[RelayCall]) -> l
     rid = "platform.logs.calls"
     found = []
     records = [log for log in logs if isinstance(log, dict)]
+    used: set[int] = set()   # without request ids one log may stand for one call only
     for call in calls:
-        matching = [log for log in records if _matches(log, call)]
+        matching = [log for log in records if id(log) not in used and _matches(log, call)]
         what = f"the log of call {call.request_id or call.model}"
         if not matching:
             found.append(Violation(rid, what, "no such log", "/data"))
             continue
         wanted = {"model_name": call.model, "prompt_tokens": call.prompt_tokens,
                   "completion_tokens": call.completion_tokens}
-        if not any(all(log.get(k) == v for k, v in wanted.items()) for log in matching):
+        exact = [log for log in matching if all(log.get(k) == v for k, v in wanted.items())]
+        if not exact:
             shown = {k: matching[0].get(k) for k in wanted}
             found.append(Violation(rid, f"{what} with {wanted}", truncate(shown), "/data"))
+            continue
+        used.add(id(exact[0]))
     return found
 
 
@@ -250,12 +274,21 @@ def check_redemption(first: Exchange, second: Exchange, amount: int, before: int
 
 
 @judges("platform.channel.lifecycle")
-def check_channel_lifecycle(listed: bool, tested: Exchange, deleted: Exchange, listed_after: bool) -> list[Violation]:
-    """The created channel is listed, its test succeeds, its deletion succeeds and it is gone."""
+def check_channel_lifecycle(listed: bool, tested: Exchange, deleted: Exchange, listed_after: bool,
+                            relayed: tuple[Exchange, int] | None = None) -> list[Violation]:
+    """The created channel is listed, its test succeeds, its deletion succeeds and it is gone;
+    with ``relayed`` (a call with the run's model and how many times it reached the scripted
+    upstream with the channel key) the channel also served it: 200 and exactly one upstream
+    request (D103)."""
     rid = "platform.channel.lifecycle"
     found = []
     if not listed:
         found.append(Violation(rid, "the created channel listed", "not listed", "/api/channel/"))
+    if relayed is not None:
+        call, hits = relayed
+        if call.status != 200 or hits != 1:
+            found.append(Violation(rid, "the run's model served through the channel: 200, one upstream request",
+                                   f"{call.status}, {hits} upstream requests", f"{call.method} {call.url}"))
     for step, exchange in (("test", tested), ("delete", deleted)):
         body = _body(exchange)
         if exchange.status != 200 or not isinstance(body, dict) or body.get("success") is not True:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -26,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 from conformance.errors import ConfigError
 from conformance.reference import bodies, models_api
 from conformance.reference.api_error import ApiError
+from conformance.reference.channel_relay import ChannelRouter  # s7
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.engines import BinaryResult, StreamResult
 from conformance.reference.faults import catalogue, parse_faults
@@ -43,6 +43,8 @@ from conformance.reference.http_errors import (
     unknown_path,
 )
 from conformance.reference.keys import KeyRing, KeyState, RateLimiter
+from conformance.reference.lifespan import closing_lifespan  # s7
+from conformance.reference.metering import Record, meter  # s7
 from conformance.reference.operations import (
     ROUTES,
     Call,
@@ -109,7 +111,8 @@ def create_app(
     )
     # The gateway routes itself so that every 404/405 gets the envelope. It is also the router's
     # default: a path the catch-all pattern cannot match (an encoded newline) reaches it too.
-    app = Starlette(routes=[Route("/{path:path}", endpoint=gateway)])
+    app = Starlette(routes=[Route("/{path:path}", endpoint=gateway)],
+                    lifespan=closing_lifespan(gateway.channels.aclose))  # s7: relay clients closed on shutdown
     app.router.default = gateway
     return app
 
@@ -126,12 +129,13 @@ class Gateway:
         self.keys = KeyRing.from_config(config)
         self.limiter = RateLimiter(config.rate_limit_requests, config.rate_limit_window_seconds)
         self.store = PlatformStore(config.api_key)
-        self.platform = PlatformApi(self.store)
+        self.relay = (Relay(config.upstream_url, config.channel_key, config.relay_timeout)
+                      if config.upstream_url else None)
+        self.channels = ChannelRouter(self.store, config.relay_timeout, default=self.relay)  # s7: D103
+        self.platform = PlatformApi(self.store, channel_test=self.channels.test)  # s7: real channel test
         self.accounting = RelayAccounting(self.store)
         #: Requests seen, by (method, "management" | "relay"): the self-tests count writes with it.
         self.requests: Counter[tuple[str, str]] = Counter()
-        self.relay = (Relay(config.upstream_url, config.channel_key, config.relay_timeout)
-                      if config.upstream_url else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -218,8 +222,10 @@ class Gateway:
         if oversize:
             raise body_too_large(self.config.body_limit_bytes)
         body, fields, upload = await self._parse(request, raw, op, faults)
-        if self.relay is not None and self.relay.handles(op.path, body):
-            return await forward_or_passthrough(self.relay, op.path, body, key, faults)
+        relay = self.channels.route(op.path, body, faults)  # s7: a store channel, else the configured relay (D103)
+        if relay is not None:
+            relayed = await forward_or_passthrough(relay, op.path, body, key, faults)
+            return meter(relayed, self._recorder(token, str(body.get("model", "")), faults))  # s7: D100
         if op.capability is not None:
             model = self._check_model(op, body, state, faults)
             scoped = self.config.faults_of_model(model)
@@ -241,18 +247,18 @@ class Gateway:
         call = Call(faults, _public_base(request), body, fields, upload, params)
         try:
             result = call_engine(self.engines, op, call)
-            request_id = uuid.uuid4().hex
-            if isinstance(result, dict):
-                self.accounting.served(token, str(body.get("model", "")), result, request_id, faults)
-            response = self._respond(result)
-            response.headers["X-Oneapi-Request-Id"] = request_id
-            return response
+            return meter(self._respond(result), self._recorder(token, str(body.get("model", "")), faults))  # s7
         except ApiError as error:
             if error.status == 404 and op.engine == "video_get" and faults.on("auth.valid-key"):
                 # A gateway that cannot tell "no such task" from "not your task".
                 raise ApiError(403, "This task does not belong to your API key.", "permission_error",
                                code="access_denied") from error
             raise
+
+    def _recorder(self, token: object, model: str, faults: FaultSet) -> Record:  # s7: one accounting path
+        """The metering callback that logs and charges ``token`` for an answer's usage (D100)."""
+        return lambda answer, request_id, stream: self.accounting.served(
+            token, model, answer, request_id, faults, stream=stream)
 
     def _authenticate(self, request: Request, faults: FaultSet) -> tuple[str, KeyState]:
         header = request.headers.get("authorization")

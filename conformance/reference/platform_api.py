@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -47,11 +47,15 @@ PLATFORM_FAULTS: dict[str, str] = {
     "platform.token.delete": "a deleted store token is still served",
     "platform.redemption.once": "a used redemption code can be redeemed again",
     "platform.channel.lifecycle": "deleting a channel answers success but keeps it",
+    "platform.logs.calls@stream": "streamed calls are charged but not logged",
+    "platform.channel.lifecycle@unrouted": "a created channel is listed and tested but never serves its models",
 }
 
 _MAX_PAGE = 100
 _DEFAULT_PAGE = 10
 Handler = Callable[[Request, User, dict[str, str], FaultSet], Any]
+#: A real channel test: (channel, faults) -> (succeeded, seconds, message).
+ChannelTest = Callable[[Channel, FaultSet], Awaitable[tuple[bool, float, str]]]
 
 
 class Refused(Exception):
@@ -93,8 +97,9 @@ def page(items: list[dict[str, Any]], query: dict[str, str], faults: FaultSet) -
 class PlatformApi:
     """The ``/api`` routes of one reference gateway."""
 
-    def __init__(self, store: PlatformStore) -> None:
+    def __init__(self, store: PlatformStore, *, channel_test: ChannelTest | None = None) -> None:
         self.store = store
+        self.channel_test = channel_test   # the relay's real channel test (D103); None: always succeeds
         self._routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
         for method, pattern, handler, admin in (
             ("GET", r"/api/user/self", self._self, False),
@@ -312,7 +317,8 @@ class PlatformApi:
             self.store.new_id("channel"), str(spec["name"]), type=_field(spec, "type", int, 1),
             key=_field(spec, "key", str, ""), base_url=spec.get("base_url") if isinstance(spec.get("base_url"), str)
             else None, models=_field(spec, "models", str, ""), group=_field(spec, "group", str, "default"),
-            created_time=self.store.now())
+            created_time=self.store.now(),
+            model_mapping=spec.get("model_mapping") if isinstance(spec.get("model_mapping"), str) else None)
         with self.store.lock:
             self.store.channels[channel.id] = channel
         return None
@@ -326,8 +332,12 @@ class PlatformApi:
 
     async def _channel_test(self, request: Request, user: User, params: dict[str, str], faults: FaultSet) -> Any:
         channel = self._channel(params)
-        channel.test_time, channel.response_time = self.store.now(), 1
-        return {"time": 0.001}
+        ok, seconds, message = (True, 0.001, "") if self.channel_test is None else await self.channel_test(channel,
+                                                                                                            faults)
+        channel.test_time, channel.response_time = self.store.now(), max(1, round(seconds * 1000))
+        if not ok:
+            raise _fail(f"The channel test failed: {message}")
+        return {"time": seconds}
 
     # ------------------------------------------------------------------ redemptions (admin)
 

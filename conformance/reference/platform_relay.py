@@ -22,6 +22,8 @@ from conformance.reference.platform_store import (
     Token,
 )
 
+#: The fault that leaves streamed calls out of the logs (they are charged all the same).
+_NO_STREAM_LOG = "platform.logs.calls@stream"
 #: What the faulted reference charges a failed call (``platform.logs.failed-call``).
 FAILED_CALL_CHARGE = 7
 
@@ -76,16 +78,17 @@ class RelayAccounting:
                            param="model", code="model_not_allowed")
 
     def served(self, token: object, model: str, result: Mapping[str, Any], request_id: str,
-               faults: FaultSet) -> None:
-        """Log and charge one served call whose answer reported usage."""
+               faults: FaultSet, *, stream: bool = False) -> None:
+        """Log and charge one served call (relayed or not, streamed or not) whose answer reported usage."""
         tokens = usage_tokens(result)
         if not isinstance(token, Token) or tokens is None:
             return
         prompt, completion = tokens
         shown = completion + 1 if faults.on("platform.logs.calls@tokens") else None
         self.store.charge(token, model, prompt, completion, request_id,
-                          log=not faults.on("platform.logs.calls"),
-                          charge_token=not faults.on("platform.quota.adds-up"), completion_shown=shown)
+                          log=not faults.on("platform.logs.calls") and not (stream and faults.on(_NO_STREAM_LOG)),
+                          charge_token=not faults.on("platform.quota.adds-up"), completion_shown=shown,
+                          stream=stream)
 
     def failed(self, token: object, faults: FaultSet) -> None:
         """A call that failed after admission: charged nothing (unless faulted)."""

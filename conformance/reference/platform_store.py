@@ -150,6 +150,7 @@ class Channel:
     used_quota: int = 0
     priority: int | None = 0
     weight: int | None = 0
+    model_mapping: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The Channel as answered (its upstream key hidden)."""
@@ -244,7 +245,8 @@ class PlatformStore:
     # ------------------------------------------------------------------ relay accounting
 
     def charge(self, token: Token, model: str, prompt: int, completion: int, request_id: str, *,
-               log: bool = True, charge_token: bool = True, completion_shown: int | None = None) -> None:
+               log: bool = True, charge_token: bool = True, completion_shown: int | None = None,
+               stream: bool = False) -> None:
         """Write the consume Log of one served call and charge its token and user.
 
         ``log``, ``charge_token`` and ``completion_shown`` exist for the reference's faults
@@ -265,7 +267,7 @@ class PlatformStore:
                 shown = completion if completion_shown is None else completion_shown
                 self.logs.append(Log(
                     self._id("log"), user.id, self.now(), LOG_CONSUME, "", user.username, token.name, model,
-                    quota, prompt, shown, token_id=token.id, request_id=request_id))
+                    quota, prompt, shown, is_stream=stream, token_id=token.id, request_id=request_id))
 
     # ------------------------------------------------------------------ redemptions
 

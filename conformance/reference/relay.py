@@ -68,9 +68,12 @@ class Relay:
         base_url: the upstream base URL (``http://host:port/v1``).
         key: the channel key the upstream expects.
         timeout: the declared upstream timeout, seconds (first byte to complete answer).
+        models: client model -> upstream model (default ``RELAY_MODELS``; a store channel's own, D103).
     """
 
-    def __init__(self, base_url: str, key: str, timeout: float) -> None:
+    def __init__(self, base_url: str, key: str, timeout: float, *,
+                 models: dict[str, str] | None = None) -> None:
+        self.models = RELAY_MODELS if models is None else models   # s7: a store channel's own mapping
         self._base = base_url.rstrip("/")
         self._key = key
         self._timeout = timeout
@@ -84,7 +87,7 @@ class Relay:
 
     async def forward(self, path: str, body: dict[str, Any], client_key: str, faults: FaultSet) -> Response:
         """Send ``body`` upstream and answer the client (raises ApiError/HttpError for errors)."""
-        outbound = _outbound(path, body, faults)
+        outbound = _outbound(path, {**body, "model": self.models.get(str(body["model"]), body["model"])}, faults)
         headers = {"Authorization": f"Bearer {self._key}"}
         if faults.on("relay.key.client-key"):
             headers["X-Client-Authorization"] = f"Bearer {client_key}"
@@ -199,7 +202,7 @@ async def forward_or_passthrough(relay: Relay, path: str, body: dict[str, Any], 
 
 
 def _outbound(path: str, body: dict[str, Any], faults: FaultSet) -> dict[str, Any]:
-    outbound = {**body, "model": RELAY_MODELS[str(body["model"])]}
+    outbound = dict(body)   # the model is already mapped by the caller
     if path == "/chat/completions" and faults.on("relay.forwarding.chat"):
         outbound.pop("seed", None)
         outbound.pop("stop", None)

@@ -262,7 +262,7 @@ def _server(app: ASGIApp) -> uvicorn.Server:
         app,
         log_level="warning",
         access_log=False,
-        lifespan="off",
+        lifespan="auto",  # s7: the reference closes its relay clients on shutdown
         timeout_graceful_shutdown=1,
     )
     return uvicorn.Server(uv_config)

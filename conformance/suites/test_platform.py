@@ -92,7 +92,7 @@ def test_platform_paging(platform_user: PlatformClient, run_calls: Calls, verdic
     ok = verdict.check(check_page(data_of(first), page=1, page_size=1, where="/api/log/self p=1"), exchange=first)
     ok = verdict.check(check_page(data_of(second), page=2, page_size=1, where="/api/log/self p=2"),
                        exchange=second) and ok
-    if ok and len(_served(run_calls)) == len(run_calls):
+    if ok and len(_served(run_calls[:2])) == 2:   # the two plain calls (the streamed one may come third)
         total = data_of(first)["total"]
         verdict.check(check_pages_disjoint(items_of(data_of(first)), items_of(data_of(second)), total,
                                            where="/api/log/self"), exchange=second)
@@ -119,7 +119,8 @@ def test_platform_logs_of_calls(platform_user: PlatformClient, settings: Setting
     if not served:
         return  # the run's chat calls were not served with usage: the chat suites report why
     wanted = {call.request_id for call in served if call.request_id}
-    logs = poll_logs(platform_user, settings.api_key, wanted)
+    without_id = sum(1 for call in served if not call.request_id)
+    logs = poll_logs(platform_user, settings.api_key, wanted, consume_logs=without_id)
     verdict.check(check_logs_cover_calls(logs, served))
 
 
@@ -129,7 +130,7 @@ def test_platform_isolation(platform_user: PlatformClient, settings: Settings, r
                             verdict: VerdictRecorder) -> None:
     """A second user lists none of the first user's tokens or logs and cannot read their token."""
     assert settings.platform.other_access_token is not None
-    other = PlatformClient(settings, settings.platform.other_access_token)
+    other = PlatformClient(settings, settings.platform.other_access_token, ledger=platform_user.transport.ledger)
     try:
         own = items_of(platform_user.data("GET", "/api/token/?p=1&page_size=100"))
         own_ids = {t["id"] for t in own if isinstance(t, dict) and isinstance(t.get("id"), int)}

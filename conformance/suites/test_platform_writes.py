@@ -26,6 +26,7 @@ from conformance.checks.platform import (
 )
 from conformance.config import Settings
 from conformance.platform_client import PlatformClient, RunObjects
+from conformance.suites.platform_channel import channel_body, relay_through, run_upstream  # noqa: F401 - fixture
 from conformance.suites.platform_support import (  # noqa: F401 - fixtures
     platform_admin,
     platform_user,
@@ -36,6 +37,7 @@ from conformance.suites.platform_support import (  # noqa: F401 - fixtures
 if TYPE_CHECKING:
     from conformance.recorder import VerdictRecorder
     from conformance.transport import Transport
+    from conformance.upstream.server import Upstream
 
 MakeToken = Callable[..., tuple[int, str]]
 _WRITES = ("platform", "platform.writes")
@@ -213,19 +215,21 @@ def test_platform_redemption_once(platform_user: PlatformClient, platform_admin:
 @pytest.mark.feature("platform.admin", "platform.writes")
 @pytest.mark.requirements("platform.channel.lifecycle")
 def test_platform_channel_lifecycle(platform_admin: PlatformClient | None, run_objects: RunObjects,
-                                    settings: Settings, verdict: VerdictRecorder) -> None:
-    """An admin creates a channel serving only the run's model, lists, tests and deletes it (D59)."""
+                                    settings: Settings, transport: Transport, run_upstream: Upstream | None,
+                                    verdict: VerdictRecorder) -> None:
+    """An admin creates a channel to the run's scripted upstream serving only the run's model,
+    lists and tests it, relays one call through it, and deletes it (D59, D103)."""
     assert platform_admin is not None and settings.base_url is not None
     name = run_objects.name("channel")
-    upstream = settings.platform.channel_base_url or settings.base_url
-    channel = {"name": name, "type": 1, "key": f"nxc-{run_objects.run_id}-upstream-key", "base_url": upstream,
-               "models": f"nxc-{run_objects.run_id}-chat", "group": "default"}
+    upstream = run_upstream if not settings.platform.channel_base_url else None
+    channel = channel_body(run_objects, settings, upstream)
     created = platform_admin.call("POST", "/api/channel/", json={"mode": "single", "channel": channel})
     found = platform_admin.find("/api/channel/", name)
     assert found is not None and isinstance(found.get("id"), int), (
         f"the channel {name!r} was not created: HTTP {created.status}")
     run_objects.created["channel"].add(int(found["id"]))
     tested = platform_admin.call("GET", f"/api/channel/test/{found['id']}")
+    relayed = relay_through(transport, run_objects, upstream) if upstream is not None else None
     deleted = platform_admin.call("DELETE", f"/api/channel/{found['id']}")
     after = platform_admin.find("/api/channel/", name)
-    verdict.check(check_channel_lifecycle(True, tested, deleted, after is not None), exchange=deleted)
+    verdict.check(check_channel_lifecycle(True, tested, deleted, after is not None, relayed), exchange=deleted)

@@ -6,6 +6,9 @@ records of that request. Needs ``[upstream]`` and the ``[models] relay_*`` model
 Requests sent to make the upstream fail are scripted failures, not target failures.
 """
 
+# The notes fixture is imported from relay_support; test arguments name it (F811).
+# ruff: noqa: F811
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -31,7 +34,9 @@ from conformance.checks.relay import (
     check_usage_exact,
 )
 from conformance.model import Exchange
+from conformance.relay_notes import computed_usage, rewrites_made
 from conformance.sse import parse_sse
+from conformance.suites.relay_support import relay_notes  # noqa: F401 - fixture
 from conformance.upstream.records import UpstreamRecord
 from conformance.upstream.scripts import RETRY_AFTER, SCRIPTS, error_message
 
@@ -115,7 +120,8 @@ def _full_chat(settings: Settings, marker: str) -> dict[str, Any]:
 @pytest.mark.feature("relay")
 @pytest.mark.requirements("relay.forwarding.chat", "relay.exactly-once", "relay.key.client-key",
                           "relay.answer.unchanged", "relay.usage.exact", "relay.key.channel-key")
-def test_relay_chat(transport: Transport, settings: Settings, upstream: Upstream, verdict: VerdictRecorder) -> None:
+def test_relay_chat(transport: Transport, settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
+                    relay_notes: list[str]) -> None:
     """A chat request with every documented parameter: forwarded unchanged, once, with the
     channel key; the upstream's answer and exact usage reach the client."""
     marker = upstream.markers("answer")
@@ -129,6 +135,7 @@ def test_relay_chat(transport: Transport, settings: Settings, upstream: Upstream
     if records:
         verdict.check(check_forwarded(body, records[-1].json(), requirement="relay.forwarding.chat",
                                       droppable=(EXTRA,)), exchange=ex)
+        relay_notes.extend(f"chat: {n}" for n in rewrites_made(body, records[-1].json()))  # D104
     verdict.check(check_answer_relayed(_last_answer(records), _client_json(ex)), exchange=ex)
     verdict.check(check_usage_exact(_last_answer(records), _client_json(ex)), exchange=ex)
     assert settings.upstream is not None
@@ -138,7 +145,7 @@ def test_relay_chat(transport: Transport, settings: Settings, upstream: Upstream
 @pytest.mark.feature("relay")
 @pytest.mark.requirements("relay.answer.unchanged", "relay.forwarding.chat")
 def test_relay_chat_tool_calls(transport: Transport, settings: Settings, upstream: Upstream,
-                               verdict: VerdictRecorder) -> None:
+                               verdict: VerdictRecorder, relay_notes: list[str]) -> None:
     """A tool-call answer: tool calls and finish_reason reach the client unchanged;
     max_completion_tokens and a named tool_choice are forwarded."""
     marker = upstream.markers("tools")
@@ -149,23 +156,26 @@ def test_relay_chat_tool_calls(transport: Transport, settings: Settings, upstrea
     records = _records(upstream, marker)
     if records:
         verdict.check(check_forwarded(body, records[-1].json(), requirement="relay.forwarding.chat"), exchange=ex)
+        relay_notes.extend(f"chat: {n}" for n in rewrites_made(body, records[-1].json()))  # D104
     verdict.check(check_answer_relayed(_last_answer(records), _client_json(ex)), exchange=ex)
 
 
 @pytest.mark.feature("relay")
 @pytest.mark.requirements("relay.answer.unchanged")
 def test_relay_chat_without_usage(transport: Transport, settings: Settings, upstream: Upstream,
-                                  verdict: VerdictRecorder) -> None:
+                                  verdict: VerdictRecorder, relay_notes: list[str]) -> None:
     """An upstream answer without usage still reaches the client unchanged (usage may be computed)."""
     marker = upstream.markers("no-usage")
     ex = _send(transport, "/chat/completions", _chat(settings, str(marker)))
     verdict.check(check_answer_relayed(_last_answer(_records(upstream, marker)), _client_json(ex)), exchange=ex)
+    if computed_usage(_last_answer(_records(upstream, marker)), _client_json(ex)):  # D104
+        relay_notes.append("chat: usage computed by the gateway (the upstream reported none)")
 
 
 @pytest.mark.feature("relay.responses")
 @pytest.mark.requirements("relay.forwarding.responses", "relay.answer.unchanged", "relay.usage.exact")
 def test_relay_responses(transport: Transport, settings: Settings, upstream: Upstream,
-                         verdict: VerdictRecorder) -> None:
+                         verdict: VerdictRecorder, relay_notes: list[str]) -> None:
     """A Responses request: input, instructions, tools, max_output_tokens and temperature forwarded."""
     marker = upstream.markers("answer")
     body = {"model": _model(settings, "responses"), "input": f"Say hi. {marker}", "instructions": "Be terse.",
@@ -176,6 +186,7 @@ def test_relay_responses(transport: Transport, settings: Settings, upstream: Ups
     if records:
         verdict.check(check_forwarded(body, records[-1].json(), requirement="relay.forwarding.responses"),
                       exchange=ex)
+        relay_notes.extend(f"responses: {n}" for n in rewrites_made(body, records[-1].json()))  # D104
     verdict.check(check_answer_relayed(_last_answer(records), _client_json(ex)), exchange=ex)
     verdict.check(check_usage_exact(_last_answer(records), _client_json(ex)), exchange=ex)
 
@@ -190,7 +201,7 @@ EMBEDDING_INPUTS = [
 @pytest.mark.requirements("relay.forwarding.embeddings", "relay.usage.exact")
 @pytest.mark.parametrize("form", EMBEDDING_INPUTS)
 def test_relay_embeddings(transport: Transport, settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
-                          form: str) -> None:
+                          form: str, relay_notes: list[str]) -> None:
     """An embeddings request: the input, dimensions and encoding_format forwarded; usage exact."""
     marker = upstream.markers("answer")
     text = f"The quick brown fox. {marker}"
@@ -201,6 +212,7 @@ def test_relay_embeddings(transport: Transport, settings: Settings, upstream: Up
     if records:
         verdict.check(check_forwarded(body, records[-1].json(), requirement="relay.forwarding.embeddings"),
                       exchange=ex)
+        relay_notes.extend(f"embeddings: {n}" for n in rewrites_made(body, records[-1].json()))  # D104
     verdict.check(check_usage_exact(_last_answer(records), _client_json(ex)), exchange=ex)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any, Final
 
 import httpx
@@ -24,6 +23,7 @@ from starlette.responses import Response, StreamingResponse
 from conformance.reference.api_error import ApiError
 from conformance.reference.faultset import FaultSet
 from conformance.reference.http_errors import HttpError, json_response
+from conformance.reference.relay_stream import STREAM_FAULTS, drain, relay_events
 
 #: Client-side model name -> the upstream model it maps to (the declared model mapping).
 RELAY_MODELS: Final[dict[str, str]] = {
@@ -58,6 +58,7 @@ FAULTS: Final[dict[str, str]] = {
     "relay.errors.server-error": "an upstream 5xx reaches the client as 200 carrying the upstream's error",
     "relay.errors.timeout": "the relay really waits 0.8 s longer than its declared timeout (504 late)",
     "relay.concurrency": "answers of requests in flight together are swapped (one shared answer slot)",
+    **STREAM_FAULTS,
 }
 
 
@@ -76,6 +77,7 @@ class Relay:
         self._timeout = timeout
         self._client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
         self._slot: tuple[int, dict[str, Any]] | None = None
+        self._drains: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def handles(path: str, body: dict[str, Any]) -> bool:
@@ -91,7 +93,7 @@ class Relay:
         timeout = self._timeout + (_LATE if faults.on("relay.errors.timeout") else 0.0)
         attempts = 2 if faults.on("relay.exactly-once") else 1
         if outbound.get("stream") is True:
-            return await self._stream(path, outbound, headers, timeout, attempts, faults)
+            return await self._stream(path, outbound, headers, timeout, attempts, faults, body.get("model"))
         for _ in range(attempts):
             response = await self._send(path, outbound, headers, timeout)
         status, payload = response.status_code, _payload(response)
@@ -106,12 +108,12 @@ class Relay:
         return json_response(answer, 200)
 
     async def _stream(self, path: str, outbound: dict[str, Any], headers: dict[str, str], timeout: float,
-                      attempts: int, faults: FaultSet) -> Response:
-        """A streamed request: the upstream's events are passed on as they arrive."""
+                      attempts: int, faults: FaultSet, model: object) -> Response:
+        """A streamed request: the upstream's events are passed on as they arrive (relay_stream)."""
         for _ in range(attempts - 1):
             await self._send(path, outbound, headers, timeout)
         request = self._client.build_request("POST", self._base + path, json=outbound, headers=headers,
-                                             timeout=httpx.Timeout(timeout))
+                                             timeout=httpx.Timeout(timeout, read=None))
         try:
             response = await asyncio.wait_for(self._client.send(request, stream=True), timeout)
         except (TimeoutError, httpx.TimeoutException) as exc:
@@ -125,14 +127,13 @@ class Relay:
             await response.aclose()
             raise self._error(response.status_code, _payload(response), response.headers.get("retry-after"), faults)
 
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in response.aiter_raw():
-                    yield chunk
-            finally:
-                await response.aclose()
+        def abandon() -> None:
+            self._drains.add(task := asyncio.get_running_loop().create_task(drain(response)))
+            task.add_done_callback(self._drains.discard)
 
-        return StreamingResponse(chunks(), media_type=response.headers.get("content-type", "text/event-stream"),
+        chunks = relay_events(response, responses=path == "/responses", model=str(model), timeout=timeout,
+                              faults=faults, on_abandon=abandon)
+        return StreamingResponse(chunks, media_type=response.headers.get("content-type", "text/event-stream"),
                                  headers={"Cache-Control": "no-cache"})
 
     async def aclose(self) -> None:

@@ -23,7 +23,7 @@ from starlette.responses import Response, StreamingResponse
 from conformance.reference.api_error import ApiError
 from conformance.reference.faultset import FaultSet
 from conformance.reference.http_errors import HttpError, json_response
-from conformance.reference.relay_stream import STREAM_FAULTS, drain, relay_events
+from conformance.reference.relay_stream import STREAM_FAULTS, relay_events
 
 #: Client-side model name -> the upstream model it maps to (the declared model mapping).
 RELAY_MODELS: Final[dict[str, str]] = {
@@ -127,8 +127,8 @@ class Relay:
             await response.aclose()
             raise self._error(response.status_code, _payload(response), response.headers.get("retry-after"), faults)
 
-        def abandon() -> None:
-            self._drains.add(task := asyncio.get_running_loop().create_task(drain(response)))
+        def abandon(task: asyncio.Task[None]) -> None:
+            self._drains.add(task)
             task.add_done_callback(self._drains.discard)
 
         chunks = relay_events(response, responses=path == "/responses", model=str(model), timeout=timeout,
@@ -137,7 +137,9 @@ class Relay:
                                  headers={"Cache-Control": "no-cache"})
 
     async def aclose(self) -> None:
-        """Close the outbound client."""
+        """Cancel the drains of abandoned streams, then close the outbound client."""
+        for task in list(self._drains):
+            task.cancel()
         await self._client.aclose()
 
     async def _send(self, path: str, outbound: dict[str, Any], headers: dict[str, str],

@@ -12,7 +12,6 @@ A client that hangs up ends the relay, which closes its upstream connection at o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Final
@@ -22,7 +21,7 @@ import httpx
 from conformance.reference.faultset import FaultSet
 
 STREAM_FAULTS: Final[dict[str, str]] = {
-    "relay.stream.content": "streamed chat: the last content or tool-argument piece is dropped",
+    "relay.stream.content": "streamed tool calls: the closing piece of the arguments is dropped",
     "relay.stream.usage": "streamed chat: the usage chunk is recomputed (counts + 1)",
     "relay.stream.no-invented-completion":
         "an upstream chat stream that ends early is completed with finish_reason stop, usage and [DONE]",
@@ -57,20 +56,24 @@ class _State:
 
 
 async def relay_events(response: httpx.Response, *, responses: bool, model: str, timeout: float,
-                       faults: FaultSet, on_abandon: Callable[[], None]) -> AsyncIterator[bytes]:
+                       faults: FaultSet, on_abandon: Callable[[asyncio.Task[None]], None]) -> AsyncIterator[bytes]:
     """The client's stream of one upstream streamed ``response`` (closed when this ends).
 
-    ``model``: the client's model name (put back into each chunk); ``timeout``: the
-    declared timeout (twice it is the longest pause between two upstream reads, D48);
-    ``on_abandon``: called with the upstream still open when the ``relay.stream.cancellation``
-    fault leaves it to be drained.
+    A pump task reads the upstream into a queue; this generator relays the queue. When it
+    ends (the stream is over, failed, or the client hung up) the pump is cancelled and the
+    upstream closed. ``model``: the client's model name (put back into each chunk);
+    ``timeout``: the declared timeout (twice it is the longest pause between two upstream
+    events, D48); ``on_abandon``: gets the pump the ``relay.stream.cancellation`` fault
+    leaves running after the client hung up.
     """
     state = _State(responses)
+    queue: asyncio.Queue[bytes | Exception | None] = asyncio.Queue()
+    pump = asyncio.get_running_loop().create_task(_pump(response, queue))
     buffered: list[bytes] = []
     buffering = faults.on("relay.stream.incremental")
-    handed_off = False
+    abandoned = False
     try:
-        async for out in _events(response, state, model, timeout, faults):
+        async for out in _events(queue, state, model, timeout, faults):
             if buffering:
                 buffered.append(out)
             else:
@@ -78,37 +81,41 @@ async def relay_events(response: httpx.Response, *, responses: bool, model: str,
         for out in buffered:
             yield out
     except (GeneratorExit, asyncio.CancelledError):
-        if faults.on("relay.stream.cancellation"):
-            handed_off = True
-            on_abandon()
+        abandoned = faults.on("relay.stream.cancellation")
         raise
     finally:
-        if not handed_off:
+        if abandoned:
+            on_abandon(pump)
+        else:
+            pump.cancel()
             await response.aclose()
 
 
-async def drain(response: httpx.Response) -> None:
-    """Read ``response`` to its end, then close it (the ``relay.stream.cancellation`` fault)."""
-    with contextlib.suppress(httpx.HTTPError):
-        async for _ in response.aiter_raw():
-            pass
-    await response.aclose()
+async def _pump(response: httpx.Response, queue: asyncio.Queue[bytes | Exception | None]) -> None:
+    """Read the upstream into ``queue``: its chunks, then None (the end) or the error that broke it."""
+    try:
+        async for chunk in response.aiter_raw():
+            queue.put_nowait(chunk)
+        queue.put_nowait(None)
+    except httpx.HTTPError as exc:
+        queue.put_nowait(exc)
+    finally:
+        await response.aclose()
 
 
-async def _events(response: httpx.Response, state: _State, model: str, timeout: float,
+async def _events(queue: asyncio.Queue[bytes | Exception | None], state: _State, model: str, timeout: float,
                   faults: FaultSet) -> AsyncIterator[bytes]:
     pending = b""
-    raw = response.aiter_raw().__aiter__()
     wait = None if faults.on("relay.stream.stall") else 2 * timeout
     while True:
         try:
-            chunk = await asyncio.wait_for(raw.__anext__(), wait)
-        except StopAsyncIteration:
-            break
+            chunk = await asyncio.wait_for(queue.get(), wait)
         except TimeoutError:
             yield error_event(f"The upstream stream stalled for more than {2 * timeout:g} s.", "upstream_timeout")
             return
-        except httpx.HTTPError:
+        if chunk is None:
+            break
+        if isinstance(chunk, Exception):
             if faults.on("relay.stream.mid-stream-failure"):
                 yield _DONE
             else:
@@ -161,13 +168,19 @@ def _chat_chunk(event: dict[str, Any], model: str, faults: FaultSet) -> dict[str
     if faults.on("relay.stream.usage") and isinstance(usage, dict):
         event["usage"] = {k: v + 1 for k, v in usage.items() if isinstance(v, int)}
     choices = event.get("choices")
-    if faults.on("relay.stream.content") and isinstance(choices, list) and choices:
-        delta = choices[0].get("delta") if isinstance(choices[0], dict) else None
-        if isinstance(delta, dict) and isinstance(delta.get("content"), str) and delta["content"].endswith("."):
-            choices[0] = {**choices[0], "delta": {**delta, "content": ""}}
-        elif isinstance(delta, dict) and str(delta.get("tool_calls", "")).endswith("celsius\"}'}}]"):
-            choices[0] = {**choices[0], "delta": {}}
+    if faults.on("relay.stream.content") and isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        delta = choices[0].get("delta")
+        calls = delta.get("tool_calls") if isinstance(delta, dict) else None
+        if isinstance(calls, list) and calls and _last_piece(calls):
+            event["choices"] = [{**choices[0], "delta": {}}]
     return event
+
+
+def _last_piece(calls: list[Any]) -> bool:
+    """Whether a tool-call delta carries the closing piece of its arguments (the content fault drops it)."""
+    function = calls[0].get("function") if isinstance(calls[0], dict) else None
+    arguments = function.get("arguments") if isinstance(function, dict) else None
+    return isinstance(arguments, str) and arguments.endswith("}")
 
 
 def _ending(state: _State, faults: FaultSet) -> list[bytes]:

@@ -9,6 +9,7 @@ themselves (``timed_stream``): the transport records a whole exchange, not arriv
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -68,18 +69,26 @@ class Timed:
         return None
 
 
-def timed_stream(settings: Settings, body: dict[str, Any], *, stop_after_content: bool = False) -> Timed:
-    """Stream ``body`` from the target, noting when each event arrived (optionally hang up early)."""
+def timed_stream(settings: Settings, body: dict[str, Any], *, hang_up: float | None = None) -> Timed:
+    """Stream ``body`` from the target, noting when each event arrived, within the stream bound.
+
+    ``hang_up``: close the stream after the first content chunk, or when nothing arrived for
+    that many seconds. A read timeout or a broken connection ends the read (the target's
+    behaviour, judged by the checks), never the test.
+    """
     assert settings.base_url is not None
     timed = Timed()
     parser = SSEParser()
+    bound = settings.timeouts.stream
+    deadline = time.monotonic() + bound
+    timeout = httpx.Timeout(bound, read=min(bound, hang_up) if hang_up is not None else bound)
     headers = {"Authorization": f"Bearer {settings.api_key}"}
-    with httpx.Client(timeout=httpx.Timeout(settings.timeouts.stream)) as client, client.stream(
-            "POST", settings.base_url + "/chat/completions", json=body, headers=headers) as response:
+    with contextlib.suppress(httpx.TimeoutException, httpx.TransportError), httpx.Client(timeout=timeout) as client, \
+            client.stream("POST", settings.base_url + "/chat/completions", json=body, headers=headers) as response:
         for chunk in response.iter_raw():
             now = time.monotonic()
             timed.events += [(now, e) for e in parser.feed(chunk)]
-            if stop_after_content and timed.first_content() is not None:
+            if now >= deadline or (hang_up is not None and timed.first_content() is not None):
                 break
     timed.ended = time.monotonic()
     return timed
@@ -169,7 +178,7 @@ def test_relay_stream_incremental(settings: Settings, upstream: Upstream, verdic
 def test_relay_stream_cancellation(settings: Settings, upstream: Upstream, verdict: VerdictRecorder) -> None:
     """The client hangs up after the first content: the gateway closes its upstream within 5 s."""
     marker = upstream.markers("stream-long")
-    timed = timed_stream(settings, _chat(settings, marker), stop_after_content=True)
+    timed = timed_stream(settings, _chat(settings, marker), hang_up=1.0)
     deadline = timed.ended + CANCEL_BOUND + 0.5
     trace = upstream.records.traces.get(str(marker))
     while (trace is None or trace.ended is None) and time.monotonic() < deadline:

@@ -18,7 +18,8 @@ from typing import Any, Final
 
 from conformance.upstream.scripts import CHAT_USAGE, RESPONSES_USAGE, Script, answer_id
 
-#: Seconds between two frames of the ``stream-slow`` script (one chunk per 500 ms).
+#: Seconds between two frames of the ``stream-slow`` script (one chunk per 500 ms after the first
+#: content chunk: content, content, finish, [DONE] over 1.5 s, within the shortest stream bound).
 SLOW_GAP: Final[float] = 0.5
 #: Frames of the ``stream-long`` script (one per ``SLOW_GAP``): outlives any cancellation bound.
 LONG_FRAMES: Final[int] = 24
@@ -58,8 +59,10 @@ def _frame(event: Mapping[str, Any], name: str | None = None) -> bytes:
     return head + b"data: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"
 
 
-def chat_events(script: Script, body: Mapping[str, Any], marker: str) -> list[dict[str, Any]]:
-    """The JSON chunks of a complete streamed chat answer of ``script`` (finish and usage included)."""
+def chat_events(script: Script, body: Mapping[str, Any], marker: str,
+                pieces: tuple[str, ...] = PIECES) -> list[dict[str, Any]]:
+    """The JSON chunks of a complete streamed chat answer of ``script`` (finish and usage included);
+    the content is ``pieces`` then the marker."""
     base = {"id": answer_id("chatcmpl-nxc", marker), "object": "chat.completion.chunk", "created": 1_767_225_601,
             "model": str(body.get("model", "")), "system_fingerprint": "fp_nxc_upstream"}
     deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
@@ -69,7 +72,7 @@ def chat_events(script: Script, body: Mapping[str, Any], marker: str) -> list[di
             "function": {"name": "get_weather", "arguments": ""}}]}
         deltas += [{"tool_calls": [{"index": 0, "function": {"arguments": p}}]} for p in ARGUMENT_PIECES]
     else:
-        deltas += [{"content": p} for p in (*PIECES, f"{marker}.")]
+        deltas += [{"content": p} for p in (*pieces, f"{marker}.")]
     events = [{**base, "choices": [{"index": 0, "delta": d, "logprobs": None, "finish_reason": None}]}
               for d in deltas]
     finish = "tool_calls" if script.tools else "stop"
@@ -120,7 +123,8 @@ def plan(script: Script, operation: str, body: Mapping[str, Any], marker: str, s
         return [*(Step(f) for f in frames[:2]), *(Step(f, stall + STALL_EXTRA if i == 0 else 0.0)
                                                   for i, f in enumerate((*frames[2:], done)))]
     if kind == "slow":
-        return [Step(f, 0.0 if i == 0 else SLOW_GAP) for i, f in enumerate((*frames, done))]
+        slow = [_frame(e) for e in chat_events(script, body, marker, ("".join(PIECES),))]
+        return [Step(f, 0.0 if i < 2 else SLOW_GAP) for i, f in enumerate((*slow, done))]
     if kind == "long":
         filler = [_frame({**chat_events(script, body, marker)[1], "choices": [
             {"index": 0, "delta": {"content": "."}, "logprobs": None, "finish_reason": None}]})] * LONG_FRAMES

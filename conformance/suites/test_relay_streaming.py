@@ -34,7 +34,6 @@ from conformance.sse import SSEParser, parse_sse
 if TYPE_CHECKING:
     from conformance.config import Settings
     from conformance.recorder import VerdictRecorder
-    from conformance.target import TargetSession
     from conformance.transport import Transport
     from conformance.upstream.server import Upstream
 
@@ -46,9 +45,9 @@ STALL_SLACK = 0.5
 
 
 @pytest.fixture(scope="session")
-def upstream(_nexhina_target: TargetSession) -> Upstream:
-    """The run's scripted upstream."""
-    found = _nexhina_target.upstream
+def upstream(_nexhina_target: Any) -> Upstream:
+    """The run's scripted upstream (``_nexhina_target``: the plugin's TargetSession, not imported here)."""
+    found: Upstream | None = _nexhina_target.upstream
     if found is None:
         raise RuntimeError("the relay lane needs [upstream] in the target file")
     return found

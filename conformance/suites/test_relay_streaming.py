@@ -5,13 +5,14 @@ malformed, dropped, stalled, slow, long) and compares what the upstream sent wit
 client got. Requests into a failing upstream are scripted (they never trip a breaker) and
 the black-box framing checks do not judge their streams. The timing tests read the stream
 themselves (``timed_stream``): the transport records a whole exchange, not arrival times.
+Measured times go into the junit report as ``timing`` properties.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from conformance.transport import Transport
     from conformance.upstream.server import Upstream
 
-logger = logging.getLogger(__name__)
 #: Seconds within which a gateway closes its upstream after the client hangs up (issue 17).
 CANCEL_BOUND = 5.0
 #: Seconds a gateway may take beyond its stall bound (D45's slack).
@@ -145,7 +145,7 @@ def test_relay_stream_failure(transport: Transport, settings: Settings, upstream
 @pytest.mark.feature("relay")
 @pytest.mark.requirements("relay.stream.stall")
 def test_relay_stream_stall(transport: Transport, settings: Settings, upstream: Upstream,
-                            verdict: VerdictRecorder) -> None:
+                            verdict: VerdictRecorder, record_property: Callable[[str, object], None]) -> None:
     """An upstream that stalls mid-stream: the client's stream ends within 2 x the declared timeout (D48)."""
     assert settings.upstream is not None
     marker = upstream.markers("stream-stall")
@@ -153,13 +153,15 @@ def test_relay_stream_stall(transport: Transport, settings: Settings, upstream: 
     ended = time.monotonic()
     trace = upstream.records.traces.get(str(marker))
     last = trace.sent[-1] if trace is not None and trace.sent else ended - ex.elapsed
+    record_property("timing", f"client stream ended {ended - last:.3f} s after the upstream's last event")
     verdict.check(check_stall_ended(ended - last, 2 * settings.upstream.gateway_timeout + STALL_SLACK,
                                     ex.sse.events if ex.sse else ()), exchange=ex)
 
 
 @pytest.mark.feature("relay")
 @pytest.mark.requirements("relay.stream.incremental")
-def test_relay_stream_incremental(settings: Settings, upstream: Upstream, verdict: VerdictRecorder) -> None:
+def test_relay_stream_incremental(settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
+                                  record_property: Callable[[str, object], None]) -> None:
     """A slow upstream (one chunk per 500 ms): the first content reaches the client before the last chunk is sent."""
     marker = upstream.markers("stream-slow")
     timed = timed_stream(settings, _chat(settings, marker))
@@ -167,14 +169,15 @@ def test_relay_stream_incremental(settings: Settings, upstream: Upstream, verdic
     last = trace.sent[-1] if trace is not None and trace.sent else None
     first = timed.first_content()
     if first is not None and last is not None and trace is not None:
-        logger.warning("relay.stream.incremental timing: first content %.3f s, upstream last chunk %.3f s "
-                       "after the upstream stream started", first - trace.started, last - trace.started)
+        record_property("timing", f"first content {first - trace.started:.3f} s, upstream last chunk "
+                                  f"{last - trace.started:.3f} s after the upstream stream started")
     verdict.check(check_incremental(first, last))
 
 
 @pytest.mark.feature("relay")
 @pytest.mark.requirements("relay.stream.cancellation")
-def test_relay_stream_cancellation(settings: Settings, upstream: Upstream, verdict: VerdictRecorder) -> None:
+def test_relay_stream_cancellation(settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
+                                   record_property: Callable[[str, object], None]) -> None:
     """The client hangs up after the first content: the gateway closes its upstream within 5 s."""
     marker = upstream.markers("stream-long")
     timed = timed_stream(settings, _chat(settings, marker), hang_up=1.0)
@@ -183,6 +186,8 @@ def test_relay_stream_cancellation(settings: Settings, upstream: Upstream, verdi
     while (trace is None or trace.ended is None) and time.monotonic() < deadline:
         time.sleep(0.05)
         trace = upstream.records.traces.get(str(marker))
+    if trace is not None and trace.ended is not None:
+        record_property("timing", f"upstream closed ({trace.how}) {trace.ended - timed.ended:.3f} s after the client")
     verdict.check(check_cancellation(timed.ended, trace.ended if trace else None, trace.how if trace else None,
                                      CANCEL_BOUND))
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +92,11 @@ def timed_stream(settings: Settings, body: dict[str, Any], *, hang_up: float | N
     return timed
 
 
+def _timing(request: pytest.FixtureRequest, text: str) -> None:
+    """Keep a measured time as the test's ``timing`` property (junit report)."""
+    request.node.user_properties.append(("timing", text))
+
+
 def _chat(settings: Settings, marker: object, **extra: Any) -> dict[str, Any]:
     return {"model": settings.models["relay_chat"], "stream": True,
             "messages": [{"role": "user", "content": f"Say hi. {marker}"}],
@@ -145,7 +149,7 @@ def test_relay_stream_failure(transport: Transport, settings: Settings, upstream
 @pytest.mark.feature("relay")
 @pytest.mark.requirements("relay.stream.stall")
 def test_relay_stream_stall(transport: Transport, settings: Settings, upstream: Upstream,
-                            verdict: VerdictRecorder, record_property: Callable[[str, object], None]) -> None:
+                            verdict: VerdictRecorder, request: pytest.FixtureRequest) -> None:
     """An upstream that stalls mid-stream: the client's stream ends within 2 x the declared timeout (D48)."""
     assert settings.upstream is not None
     marker = upstream.markers("stream-stall")
@@ -153,7 +157,7 @@ def test_relay_stream_stall(transport: Transport, settings: Settings, upstream: 
     ended = time.monotonic()
     trace = upstream.records.traces.get(str(marker))
     last = trace.sent[-1] if trace is not None and trace.sent else ended - ex.elapsed
-    record_property("timing", f"client stream ended {ended - last:.3f} s after the upstream's last event")
+    _timing(request, f"client stream ended {ended - last:.3f} s after the upstream's last event")
     verdict.check(check_stall_ended(ended - last, 2 * settings.upstream.gateway_timeout + STALL_SLACK,
                                     ex.sse.events if ex.sse else ()), exchange=ex)
 
@@ -161,7 +165,7 @@ def test_relay_stream_stall(transport: Transport, settings: Settings, upstream: 
 @pytest.mark.feature("relay")
 @pytest.mark.requirements("relay.stream.incremental")
 def test_relay_stream_incremental(settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
-                                  record_property: Callable[[str, object], None]) -> None:
+                                  request: pytest.FixtureRequest) -> None:
     """A slow upstream (one chunk per 500 ms): the first content reaches the client before the last chunk is sent."""
     marker = upstream.markers("stream-slow")
     timed = timed_stream(settings, _chat(settings, marker))
@@ -169,7 +173,7 @@ def test_relay_stream_incremental(settings: Settings, upstream: Upstream, verdic
     last = trace.sent[-1] if trace is not None and trace.sent else None
     first = timed.first_content()
     if first is not None and last is not None and trace is not None:
-        record_property("timing", f"first content {first - trace.started:.3f} s, upstream last chunk "
+        _timing(request, f"first content {first - trace.started:.3f} s, upstream last chunk "
                                   f"{last - trace.started:.3f} s after the upstream stream started")
     verdict.check(check_incremental(first, last))
 
@@ -177,7 +181,7 @@ def test_relay_stream_incremental(settings: Settings, upstream: Upstream, verdic
 @pytest.mark.feature("relay")
 @pytest.mark.requirements("relay.stream.cancellation")
 def test_relay_stream_cancellation(settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
-                                   record_property: Callable[[str, object], None]) -> None:
+                                   request: pytest.FixtureRequest) -> None:
     """The client hangs up after the first content: the gateway closes its upstream within 5 s."""
     marker = upstream.markers("stream-long")
     timed = timed_stream(settings, _chat(settings, marker), hang_up=1.0)
@@ -187,7 +191,7 @@ def test_relay_stream_cancellation(settings: Settings, upstream: Upstream, verdi
         time.sleep(0.05)
         trace = upstream.records.traces.get(str(marker))
     if trace is not None and trace.ended is not None:
-        record_property("timing", f"upstream closed ({trace.how}) {trace.ended - timed.ended:.3f} s after the client")
+        _timing(request, f"upstream closed ({trace.how}) {trace.ended - timed.ended:.3f} s after the client")
     verdict.check(check_cancellation(timed.ended, trace.ended if trace else None, trace.how if trace else None,
                                      CANCEL_BOUND))
 

@@ -9,6 +9,7 @@ does: 400 and 404 pass through with the upstream's message, a refused channel ke
 502 (never 401: the client's key is fine), 429 passes through with its Retry-After, 5xx
 becomes 502, and an upstream slower than ``timeout`` becomes 504 within that timeout.
 Upstream connections are never kept alive: the suite restarts its upstream between runs.
+Streamed answers are relayed event by event by ``relay_stream`` (its faults join ``FAULTS``).
 """
 
 from __future__ import annotations

@@ -9,13 +9,13 @@ does: 400 and 404 pass through with the upstream's message, a refused channel ke
 502 (never 401: the client's key is fine), 429 passes through with its Retry-After, 5xx
 becomes 502, and an upstream slower than ``timeout`` becomes 504 within that timeout.
 Upstream connections are never kept alive: the suite restarts its upstream between runs.
+Streamed answers are relayed event by event by ``relay_stream`` (its faults join ``FAULTS``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any, Final
 
 import httpx
@@ -24,6 +24,7 @@ from starlette.responses import Response, StreamingResponse
 from conformance.reference.api_error import ApiError
 from conformance.reference.faultset import FaultSet
 from conformance.reference.http_errors import HttpError, json_response
+from conformance.reference.relay_stream import STREAM_FAULTS, relay_events
 
 #: Client-side model name -> the upstream model it maps to (the declared model mapping).
 RELAY_MODELS: Final[dict[str, str]] = {
@@ -58,6 +59,7 @@ FAULTS: Final[dict[str, str]] = {
     "relay.errors.server-error": "an upstream 5xx reaches the client as 200 carrying the upstream's error",
     "relay.errors.timeout": "the relay really waits 0.8 s longer than its declared timeout (504 late)",
     "relay.concurrency": "answers of requests in flight together are swapped (one shared answer slot)",
+    **STREAM_FAULTS,
 }
 
 
@@ -79,6 +81,7 @@ class Relay:
         self._timeout = timeout
         self._client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0))
         self._slot: tuple[int, dict[str, Any]] | None = None
+        self._drains: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def handles(path: str, body: dict[str, Any]) -> bool:
@@ -94,7 +97,7 @@ class Relay:
         timeout = self._timeout + (_LATE if faults.on("relay.errors.timeout") else 0.0)
         attempts = 2 if faults.on("relay.exactly-once") else 1
         if outbound.get("stream") is True:
-            return await self._stream(path, outbound, headers, timeout, attempts, faults)
+            return await self._stream(path, outbound, headers, timeout, attempts, faults, body.get("model"))
         for _ in range(attempts):
             response = await self._send(path, outbound, headers, timeout)
         status, payload = response.status_code, _payload(response)
@@ -109,12 +112,12 @@ class Relay:
         return json_response(answer, 200)
 
     async def _stream(self, path: str, outbound: dict[str, Any], headers: dict[str, str], timeout: float,
-                      attempts: int, faults: FaultSet) -> Response:
-        """A streamed request: the upstream's events are passed on as they arrive."""
+                      attempts: int, faults: FaultSet, model: object) -> Response:
+        """A streamed request: the upstream's events are passed on as they arrive (relay_stream)."""
         for _ in range(attempts - 1):
             await self._send(path, outbound, headers, timeout)
         request = self._client.build_request("POST", self._base + path, json=outbound, headers=headers,
-                                             timeout=httpx.Timeout(timeout))
+                                             timeout=httpx.Timeout(timeout, read=None))
         try:
             response = await asyncio.wait_for(self._client.send(request, stream=True), timeout)
         except (TimeoutError, httpx.TimeoutException) as exc:
@@ -128,18 +131,19 @@ class Relay:
             await response.aclose()
             raise self._error(response.status_code, _payload(response), response.headers.get("retry-after"), faults)
 
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in response.aiter_raw():
-                    yield chunk
-            finally:
-                await response.aclose()
+        def abandon(task: asyncio.Task[None]) -> None:
+            self._drains.add(task)
+            task.add_done_callback(self._drains.discard)
 
-        return StreamingResponse(chunks(), media_type=response.headers.get("content-type", "text/event-stream"),
+        chunks = relay_events(response, responses=path == "/responses", model=str(model), timeout=timeout,
+                              faults=faults, on_abandon=abandon)
+        return StreamingResponse(chunks, media_type=response.headers.get("content-type", "text/event-stream"),
                                  headers={"Cache-Control": "no-cache"})
 
     async def aclose(self) -> None:
-        """Close the outbound client."""
+        """Cancel the drains of abandoned streams, then close the outbound client."""
+        for task in list(self._drains):
+            task.cancel()
         await self._client.aclose()
 
     async def _send(self, path: str, outbound: dict[str, Any], headers: dict[str, str],

@@ -76,10 +76,9 @@ def _chat(settings: Settings, marker: str, **extra: Any) -> dict[str, Any]:
             "max_tokens": settings.budgets.max_tokens, **extra}
 
 
-def _send(transport: Transport, path: str, body: Mapping[str, Any]) -> Exchange:
-    # TODO(issue 16 / transport circuit breaker): mark this request as scripted so that
-    # sending into a failing upstream on purpose never trips the breaker.
-    return transport.request("POST", path, json=dict(body), retry_429=False)
+def _send(transport: Transport, path: str, body: Mapping[str, Any], *, scripted: bool = False) -> Exchange:
+    """POST ``body``; ``scripted``: the upstream was scripted to fail (the breakers ignore it)."""
+    return transport.request("POST", path, json=dict(body), retry_429=False, scripted=scripted)
 
 
 def _records(upstream: Upstream, marker: object) -> tuple[UpstreamRecord, ...]:
@@ -222,7 +221,7 @@ def test_relay_upstream_400(transport: Transport, settings: Settings, upstream: 
                             verdict: VerdictRecorder) -> None:
     """An upstream 400 reaches the client as 400 with the envelope and the upstream's message."""
     marker = upstream.markers("error-400")
-    ex = _send(transport, "/chat/completions", _chat(settings, str(marker)))
+    ex = _send(transport, "/chat/completions", _chat(settings, str(marker)), scripted=True)
     verdict.check(check_client_error_relayed(ex, error_message(SCRIPTS["error-400"], str(marker))), exchange=ex)
 
 
@@ -233,7 +232,7 @@ def test_relay_upstream_channel_refused(transport: Transport, settings: Settings
                                         verdict: VerdictRecorder, script: str) -> None:
     """An upstream 401/403 is never answered 401 to a valid key, and never names the channel key."""
     marker = upstream.markers(script)
-    ex = _send(transport, "/chat/completions", _chat(settings, str(marker)))
+    ex = _send(transport, "/chat/completions", _chat(settings, str(marker)), scripted=True)
     verdict.check(check_channel_auth(ex), exchange=ex)
     assert settings.upstream is not None
     verdict.check(check_channel_key_absent(ex, settings.upstream.key), exchange=ex)
@@ -245,7 +244,7 @@ def test_relay_upstream_429(transport: Transport, settings: Settings, upstream: 
                             verdict: VerdictRecorder) -> None:
     """An upstream 429 gives 429 with a Retry-After no shorter than the upstream's (or a good retry)."""
     marker = upstream.markers("error-429")
-    ex = _send(transport, "/chat/completions", _chat(settings, str(marker)))
+    ex = _send(transport, "/chat/completions", _chat(settings, str(marker)), scripted=True)
     verdict.check(check_rate_limit_relayed(ex, float(RETRY_AFTER)), exchange=ex)
 
 
@@ -256,7 +255,7 @@ def test_relay_upstream_5xx(transport: Transport, settings: Settings, upstream: 
                             verdict: VerdictRecorder, script: str) -> None:
     """An upstream 500/503 gives a 5xx with the envelope (or a good retry), never a 200."""
     marker = upstream.markers(script)
-    ex = _send(transport, "/chat/completions", _chat(settings, str(marker)))
+    ex = _send(transport, "/chat/completions", _chat(settings, str(marker)), scripted=True)
     verdict.check(check_server_error_relayed(ex), exchange=ex)
 
 
@@ -267,7 +266,7 @@ def test_relay_upstream_slow(transport: Transport, settings: Settings, upstream:
     """An upstream slower than the gateway's declared timeout gives 502/504 within that timeout."""
     assert settings.upstream is not None
     marker = upstream.markers("slow")
-    ex = _send(transport, "/chat/completions", _chat(settings, str(marker)))
+    ex = _send(transport, "/chat/completions", _chat(settings, str(marker)), scripted=True)
     verdict.check(check_timeout_relayed(ex, settings.upstream.gateway_timeout, TIMEOUT_SLACK), exchange=ex)
 
 
@@ -281,7 +280,7 @@ def test_relay_concurrency(transport: Transport, settings: Settings, upstream: U
     def send(index: int) -> Exchange:
         body = _chat(settings, markers[index])
         if index % 2:
-            # TODO(transport circuit breaker): mark as scripted (see _send).
+            # Not scripted: the upstream answers normally, so a failure here is the gateway's.
             return transport.stream("POST", "/chat/completions", json={**body, "stream": True}, retry_429=False)
         return _send(transport, "/chat/completions", body)
 

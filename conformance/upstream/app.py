@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from conformance.reference.faultset import NO_FAULTS
 from conformance.upstream.markers import find_marker
 from conformance.upstream.records import RecordStore, UpstreamRecord
 from conformance.upstream.scripts import SCRIPTS, Script, render, render_stream
+from conformance.upstream.streams import STREAM_SCRIPTS, Step, StreamTraces, plan
 
 #: The model names the upstream serves (a gateway channel maps its own names onto these).
 UPSTREAM_MODELS: dict[str, str] = {"chat": "up-chat", "responses": "up-chat", "embeddings": "up-embed",
@@ -64,9 +66,11 @@ def create_upstream_app(config: UpstreamConfig, store: RecordStore) -> Starlette
         headers: dict[str, str] = {}
         for name, value in request.headers.items():
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        script = SCRIPTS.get(marker.script) if marker is not None else None
+        script = (SCRIPTS.get(marker.script) or STREAM_SCRIPTS.get(marker.script)) if marker is not None else None
         status, response = _answer(config, request, raw, script, str(marker) if marker else "")
-        answer = response.frames_bytes if isinstance(response, _SSE) else (
+        if isinstance(response, _Planned):
+            response = response.start(store.traces)
+        answer = response.frames_bytes if isinstance(response, (_SSE, _Planned)) else (
             b"" if isinstance(response, StreamingResponse) else bytes(response.body))
         store.add(UpstreamRecord(request.method, request.url.path, headers, raw, arrived,
                                  str(marker) if marker else None, status, answer))
@@ -97,6 +101,8 @@ def _answer(config: UpstreamConfig, request: Request, raw: bytes, script: Script
         return 400, _error(ApiError(400, "The body is not JSON.", code="invalid_json"))
     if not isinstance(body, dict):
         return 400, _error(ApiError(400, "The body is not a JSON object.", code="invalid_json"))
+    if script is not None and script.stream is not None and body.get("stream") and operation in ("chat", "responses"):
+        return 200, _Planned(plan(script, operation, body, marker, config.slow_delay), marker)
     if script is not None and body.get("stream") and operation == "chat" and script.status < 400:
         frames = render_stream(script, body, marker)
         return 200, _SSE(frames)
@@ -122,12 +128,44 @@ def _like_reference(operation: str, body: dict[str, Any]) -> tuple[int, Response
     return 200, _json(result, 200)
 
 
+class _Planned(Response):
+    """A stream script's steps, not yet started (``start`` binds them to the run's traces)."""
+
+    def __init__(self, steps: list[Step], marker: str) -> None:
+        super().__init__(b"")
+        self.steps, self.marker = steps, marker
+        self.frames_bytes = b"".join(s.frame for s in steps)
+
+    def start(self, traces: StreamTraces) -> _SSE:
+        """The streaming response that plays the steps and traces them under the marker."""
+        trace = traces.start(self.marker)
+        steps = self.steps
+
+        async def play() -> AsyncIterator[bytes]:
+            how = "closed"
+            try:
+                for step in steps:
+                    if step.pause:
+                        await asyncio.sleep(step.pause)
+                    if step.drop:
+                        how = "dropped"
+                        raise ConnectionAbortedError("scripted connection drop")
+                    traces.sent(trace)
+                    yield step.frame
+                how = "complete"
+            finally:
+                traces.end(trace, how)
+
+        return _SSE([self.frames_bytes], body=play())
+
+
 class _SSE(StreamingResponse):
     """A scripted event stream; keeps its bytes for the record."""
 
-    def __init__(self, frames: list[bytes]) -> None:
+    def __init__(self, frames: list[bytes], body: AsyncIterator[bytes] | None = None) -> None:
         self.frames_bytes = b"".join(frames)
-        super().__init__(iter(frames), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+        super().__init__(iter(frames) if body is None else body, media_type="text/event-stream",
+                         headers={"Cache-Control": "no-cache"})
 
 
 def _json(payload: object, status: int, headers: dict[str, str] | None = None) -> Response:

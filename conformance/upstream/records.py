@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.upstream.streams import StreamTraces
+
 
 @dataclass(frozen=True)
 class UpstreamRecord:
@@ -51,6 +53,8 @@ class RecordStore:
 
     def __init__(self) -> None:
         self._records: list[UpstreamRecord] = []
+        #: When the upstream sent each frame of a scripted stream, and how the stream ended.
+        self.traces = StreamTraces()
         self._lock = threading.Lock()
 
     def add(self, record: UpstreamRecord) -> None:

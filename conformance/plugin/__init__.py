@@ -22,7 +22,7 @@ This module only gathers the hooks and fixtures of its parts (pytest registers t
 from __future__ import annotations
 
 from conformance.plugin.allure_labels import _nexhina_allure_labels
-from conformance.plugin.fixtures import _nexhina_target, models, settings, transport, verdict
+from conformance.plugin.fixtures import _nexhina_target, models, scripted_upstream, settings, transport, verdict
 from conformance.plugin.options import (
     pytest_addoption,
     pytest_configure,
@@ -69,6 +69,7 @@ __all__ = [
     "pytest_runtest_setup",
     "pytest_unconfigure",
     "report_dir_of",
+    "scripted_upstream",
     "settings",
     "transport",
     "verdict",

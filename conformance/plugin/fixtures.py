@@ -1,4 +1,4 @@
-"""The fixtures the suites use: ``settings``, ``transport``, ``models`` and ``verdict``.
+"""The fixtures the suites use: ``settings``, ``transport``, ``models``, ``verdict``, ``scripted_upstream``.
 
 The session's target (the embedded reference unless a base URL is given) is opened once and closed
 in ``pytest_unconfigure``.
@@ -16,6 +16,7 @@ from conformance.plugin.state import RECORDER, STATE
 from conformance.recorder import VerdictRecorder
 from conformance.target import TargetSession
 from conformance.transport import Transport
+from conformance.upstream.server import Upstream
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +38,12 @@ def settings(_nexhina_target: TargetSession) -> Settings:
 def transport(_nexhina_target: TargetSession) -> Transport:
     """The one HTTP client of the run, with its budgets, bounds and redaction."""
     return _nexhina_target.transport
+
+
+@pytest.fixture(scope="session")
+def scripted_upstream(_nexhina_target: TargetSession) -> Upstream | None:
+    """The run's scripted upstream (relay lane), or None when the target file has no ``[upstream]``."""
+    return _nexhina_target.upstream
 
 
 @pytest.fixture(scope="session")

@@ -115,3 +115,33 @@ def test_target_and_model_matrix_only_start_and_describe_the_reference() -> None
         used = _imports_of(PACKAGE / module, "reference") | _imports_of(PACKAGE / module, "upstream")
         assert used, f"{module}: the test looks at the wrong imports"
         assert used <= start_and_describe, f"{module} uses more of the reference than start and describe"
+
+
+#: External packages an `arrows:` contract also forbids (directly).
+EXTERNAL_NEVER: dict[str, tuple[str, ...]] = {
+    "checks": ("httpx", "pytest", "schemathesis"), "reference": ("pytest",), "upstream": ("pytest",),
+    "transport": ("pytest",), "config": ("pytest",), "spec": ("pytest", "httpx"), "requirements": ("pytest", "httpx"),
+    "sse": ("pytest", "httpx"), "verdicts": ("pytest", "httpx"), "report": ("pytest", "httpx"),
+    "messages": ("pytest", "httpx"), "recorder": ("pytest", "httpx"), "sdk": ("pytest", "httpx"), "target": ("pytest",),
+    "ledger": ("pytest", "httpx"), "baseline": ("pytest", "httpx"), "diff": ("pytest", "httpx"),
+}
+
+
+def render_arrow_contracts() -> str:
+    """The ``arrows-*`` contracts the map implies (``python tests/runner/test_architecture.py``
+    prints them, to paste into ``.importlinter`` after a change of the map)."""
+    everything = our_modules() - FREE
+    out: list[str] = []
+    for module, allowed in architecture_map().items():
+        lines = [f"[importlinter:contract:arrows-{module}]",
+                 f"name = arrows: {module} -> {', '.join(sorted(allowed)) or '(nothing of ours)'}",
+                 "type = forbidden", f"source_modules = conformance.{module}", "forbidden_modules ="]
+        lines += [f"    conformance.{m}" for m in sorted(everything - allowed - {module})]
+        lines += [f"    {e}" for e in EXTERNAL_NEVER.get(module, ())]
+        lines.append("allow_indirect_imports = True")
+        out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_arrow_contracts(), end="")  # noqa: T201

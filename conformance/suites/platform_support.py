@@ -125,7 +125,7 @@ def run_objects(platform_user: PlatformClient, platform_admin: PlatformClient | 
 
     The run id and what could not be deleted reach the run's summary and platform-run.json.
     """
-    from conformance.plugin import PLATFORM_RUN
+    from conformance.plugin_keys import PLATFORM_RUN
 
     objects = RunObjects(new_run_id())
     try:

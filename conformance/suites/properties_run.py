@@ -55,7 +55,7 @@ from conformance.transport import DEFAULT
 if TYPE_CHECKING:
     from conformance.config import Settings
     from conformance.recorder import VerdictRecorder
-    from conformance.transport import Transport, _UseSettingsKey  # the type of DEFAULT
+    from conformance.transport import KeyChoice, SuiteTransport
 
 logger = logging.getLogger("conformance.suites.properties")
 
@@ -92,7 +92,7 @@ class PropertyRun:
         op: Operation,
         *,
         settings: Settings,
-        transport: Transport,
+        transport: SuiteTransport,
         models: Mapping[str, str],
         verdict: VerdictRecorder,
         coverage_ids: frozenset[str],
@@ -164,7 +164,7 @@ class PropertyRun:
         return kind
 
     def _send(self, request: Outgoing, kind: str) -> Exchange:
-        key: str | None | _UseSettingsKey = DEFAULT
+        key: KeyChoice = DEFAULT
         if kind == MISSING_AUTH:
             key = None
         elif kind == INVALID_KEY:

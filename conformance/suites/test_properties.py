@@ -30,7 +30,7 @@ from conformance.suites.properties_schema import AnyCase, configure_item, load_s
 
 if TYPE_CHECKING:
     from conformance.recorder import VerdictRecorder
-    from conformance.transport import Transport
+    from conformance.transport import SuiteTransport
 
 logger = logging.getLogger("conformance.suites.properties")
 
@@ -40,16 +40,16 @@ schema = load_schema()
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Per operation, at collection: the run's examples count and seed, the feature and ids."""
-    from conformance.plugin import STATE
+    from conformance.plugin_keys import SETTINGS
 
-    configure_item(metafunc.function, metafunc.config.stash[STATE].settings)
+    configure_item(metafunc.function, metafunc.config.stash[SETTINGS])
 
 
 @pytest.fixture
 def properties(
     request: pytest.FixtureRequest,
     settings: Settings,
-    transport: Transport,
+    transport: SuiteTransport,
     models: Mapping[str, str],
     verdict: VerdictRecorder,
 ) -> Iterator[PropertyRun]:

@@ -43,7 +43,6 @@ from conformance.upstream.scripts import RETRY_AFTER, SCRIPTS, error_message
 if TYPE_CHECKING:
     from conformance.config import Settings
     from conformance.recorder import VerdictRecorder
-    from conformance.target import TargetSession
     from conformance.transport import Transport
     from conformance.upstream.server import Upstream
 
@@ -59,9 +58,9 @@ _TOOL: dict[str, Any] = {"type": "function", "function": {
 
 
 @pytest.fixture(scope="session")
-def upstream(_nexhina_target: TargetSession) -> Upstream:
+def upstream(scripted_upstream: Upstream | None) -> Upstream:
     """The run's scripted upstream (the relay features cannot be declared without it)."""
-    found = _nexhina_target.upstream
+    found = scripted_upstream
     if found is None:
         raise RuntimeError("the relay lane needs [upstream] in the target file")
     return found

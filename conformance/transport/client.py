@@ -1,72 +1,27 @@
-"""The one HTTP client of the suite: bounded, budgeted, redacted, recorded.
+"""`Transport`: the suite's HTTP client against one target (see the package docstring for its bounds).
 
-`Transport` wraps a sync ``httpx.Client`` and turns every request into an `Exchange` record.
-It owns:
-
-- Time bounds. Every request has a total deadline (``timeouts.request``; ``timeouts.stream``
-  for `Transport.stream`). httpx's read timeout applies per socket read, so the per-read timeout
-  is ``min(timeouts.read, deadline)`` and the body loop checks ``time.monotonic()`` after every
-  chunk. A server that drips bytes is cut at the deadline (outcome ``deadline``); one that goes
-  silent mid-body is cut after the read timeout (outcome ``stalled``). Worst case for one
-  attempt: deadline + per-read timeout (a read that starts just before the deadline may block
-  that long). Response headers that do not arrive within the per-read timeout raise
-  `TransportTimeout`; a server dribbling header bytes slower than that forever is bounded only
-  per read (httpx offers no total bound for the header phase of a sync client).
-- Byte caps: ``budgets.max_response_bytes`` (``max_stream_bytes`` for streams). Reading stops at
-  the cap, the bytes kept are exactly the cap, outcome ``oversize``.
-- The request budget (``budgets.max_requests``) for the whole run, retries included; when spent,
-  `BudgetExceeded` (a 429 retry that would exceed it is skipped and the 429 is returned). The
-  count lives in a `Ledger` shared by every xdist worker of the run (in memory by default).
-- Circuit breakers per (operation, streamed or not), kept in the same ledger: each unscripted
-  request's final outcome (after any retry) is reported to it, and a request whose breaker is
-  open raises `CircuitOpen` without being sent. ``scripted=True`` (per request, or
-  `Transport.scripted` for every request) marks traffic sent on purpose into a failing
-  upstream: it neither trips nor is stopped by a breaker.
-- Bounded 429 retries honouring ``Retry-After`` (seconds or HTTP date), each wait capped by
-  ``budgets.max_retry_after``, at most ``budgets.retries_429`` retries.
-- Redaction: every recorded request/response has credential headers masked and every
-  configured secret replaced by ``********`` in the URL, headers and bodies (see `Redactor`).
-  Checks therefore see redacted bodies; a server echoing a key is judged on the masked text.
-- Error mapping: refused/DNS/TLS -> `ConnectError`; no response headers in time ->
-  `TransportTimeout`; the connection closed, reset or garbled before the response headers ->
-  `NoAnswer`. Nothing from httpx escapes. Content that did arrive, however malformed,
-  is recorded, never raised.
-- ERROR vs FAIL (decision D30, applied here and nowhere else): a replay-safe request (a safe
-  method, or a body no server can execute: raw bytes that are not JSON) that gets no answer
-  is sent once more; no answer again is the target's behaviour, recorded as an exchange
-  without status (outcome ``no-answer``) for the test's checks to judge (FAIL of the
-  requirement under test). Any other request is never replayed: `NoAnswer` (ERROR).
-  Timeouts and refused connections stay errors.
-
-Outcomes recorded in ``Exchange.outcome``: ``complete``, ``deadline``, ``stalled``,
-``dropped`` (the connection closed before the body was complete), ``oversize``,
-``no-answer`` (no status line, twice, on a replay-safe request).
+It builds each request (credentials, timeouts), takes the run's budget, sends it, reads the body
+within its caps and records the redacted `Exchange`; retries (429, no answer) follow
+`conformance.transport.policy`, breakers `conformance.transport.breaker`.
 """
 
 from __future__ import annotations
 
-import enum
-import json as jsonlib
 import logging
-import math
 import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import httpx
 
 from conformance.config import TLS, Settings
 from conformance.errors import (
     BudgetExceeded,
-    CircuitOpen,
     ConfigError,
     ConnectError,
     NoAnswer,
@@ -74,107 +29,17 @@ from conformance.errors import (
     TransportTimeout,
 )
 from conformance.ledger import Ledger, OperationKey, operation_of
-from conformance.model import REDACTED, Exchange
+from conformance.model import Exchange
 from conformance.sse import SSEParser, parse_sse
-
-__all__ = ["DEFAULT", "Redactor", "Transport", "replay_safe", "retry_delay"]
+from conformance.transport.body import is_event_stream, read_body
+from conformance.transport.breaker import guarded
+from conformance.transport.policy import replay_safe, retry_delay
+from conformance.transport.protocol import DEFAULT, UseSettingsKey
+from conformance.transport.redaction import Redactor
 
 logger = logging.getLogger("conformance.transport")
 T = TypeVar("T")
-
-
-class _UseSettingsKey(enum.Enum):
-    """Sentinel type: "use the configured API key" (``None`` means "send no Authorization")."""
-
-    DEFAULT = "DEFAULT"
-
-
-DEFAULT = _UseSettingsKey.DEFAULT
-_MASKED_HEADERS = frozenset({"x-api-key", "api-key", "cookie", "set-cookie", "proxy-authorization"})
-_AUTH_SCHEMES = frozenset({"bearer", "basic", "digest", "token", "apikey"})
 _USER_AGENT = "nexhina-conformance"
-_BACKOFF_WITHOUT_HEADER = 0.5   # first wait when a 429 carries no usable Retry-After; doubles
-#: Methods that never create or cost anything (RFC 9110 safe methods): replayable (D30).
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class Redactor:
-    """Masks credentials: credential headers, and every configured secret wherever it appears."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        forms = set()
-        for secret in secrets:
-            if secret:
-                forms.add(secret)
-                forms.add(quote(secret, safe=""))   # the same key inside a URL
-        # Longest first, so a secret that contains another is masked whole.
-        self._texts = sorted(forms, key=len, reverse=True)
-        self._bytes = [form.encode("utf-8") for form in self._texts]
-
-    def add(self, secret: str) -> None:
-        """Mask one more secret from now on (a key the run created)."""
-        if secret and secret not in self._texts:
-            forms = {secret, quote(secret, safe="")} | set(self._texts)
-            self._texts = sorted(forms, key=len, reverse=True)
-            self._bytes = [form.encode("utf-8") for form in self._texts]
-
-    def text(self, value: str) -> str:
-        """The string with every secret replaced by ``********``."""
-        for secret in self._texts:
-            value = value.replace(secret, REDACTED)
-        return value
-
-    def data(self, value: bytes) -> bytes:
-        """The bytes with every secret replaced by ``********``."""
-        for secret in self._bytes:
-            value = value.replace(secret, REDACTED.encode())
-        return value
-
-    def header(self, name: str, value: str) -> str:
-        """One header value, masked when the header carries a credential."""
-        lowered = name.lower()
-        if lowered in _MASKED_HEADERS:
-            return REDACTED
-        if lowered == "authorization":
-            scheme, _, rest = value.strip().partition(" ")
-            if rest.strip():
-                return f"{scheme} {REDACTED}"      # keep the scheme word: it is evidence
-            if scheme.lower() not in _AUTH_SCHEMES and scheme:
-                return REDACTED                    # a bare token may be a key
-        return self.text(value)
-
-    def headers(self, items: Iterable[tuple[str, str]]) -> dict[str, str]:
-        """Headers as a dict (repeats joined with ``, ``), every value redacted."""
-        result: dict[str, str] = {}
-        for name, value in items:
-            masked = self.header(name, value)
-            result[name] = f"{result[name]}, {masked}" if name in result else masked
-        return result
-
-
-def retry_delay(retry_after: str | None, attempt: int, *, cap: float, now: datetime | None = None) -> float:
-    """Seconds to wait before retrying a 429, from its ``Retry-After`` (seconds or HTTP date).
-
-    Without a usable header the wait backs off from 0.5 s, doubling per attempt. The result is
-    always within ``[0, cap]``.
-    """
-    seconds: float | None = None
-    if retry_after and retry_after.strip():
-        text = retry_after.strip()
-        try:
-            seconds = float(text)
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(text)
-            except (TypeError, ValueError, IndexError):
-                when = None
-            if when is not None:
-                if when.tzinfo is None:
-                    when = when.replace(tzinfo=timezone.utc)
-                seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
-    if seconds is None or math.isnan(seconds):
-        seconds = _BACKOFF_WITHOUT_HEADER * (2 ** attempt)
-    return max(0.0, min(seconds, cap))
 
 
 def _verify(tls: TLS) -> ssl.SSLContext | bool:
@@ -243,7 +108,7 @@ class Transport:
     def request(
         self, method: str, path: str, *, json: Any = None, content: bytes | str | None = None,
         data: Mapping[str, Any] | None = None, files: Any = None, headers: Mapping[str, str] | None = None,
-        key: str | None | _UseSettingsKey = DEFAULT, retry_429: bool = True, scripted: bool | None = None,
+        key: str | None | UseSettingsKey = DEFAULT, retry_429: bool = True, scripted: bool | None = None,
     ) -> Exchange:
         """Send one request to ``base_url + path`` and record the whole response.
 
@@ -260,7 +125,7 @@ class Transport:
 
     def stream(
         self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None,
-        key: str | None | _UseSettingsKey = DEFAULT, retry_429: bool = True, scripted: bool | None = None,
+        key: str | None | UseSettingsKey = DEFAULT, retry_429: bool = True, scripted: bool | None = None,
     ) -> Exchange:
         """Like `request`, with the stream bounds; an SSE body is read through `SSEParser`.
 
@@ -309,29 +174,12 @@ class Transport:
     # ------------------------------------------------------------------ internals
 
     def _guarded(self, key: OperationKey, scripted: bool | None, send: Callable[[], Exchange]) -> Exchange:
-        """Send through the breaker of ``key``: refuse when open, report the final outcome."""
-        if self.scripted if scripted is None else scripted:
-            return send()
-        reason = self._ledger.breaker_open(key)
-        if reason is not None:
-            raise CircuitOpen(reason)
-        try:
-            exchange = send()
-        except (BudgetExceeded, CircuitOpen):
-            raise
-        except TransportError as exc:
-            self._ledger.outcome(key, _first_line(f"{type(exc).__name__}: {exc}"))
-            raise
-        trouble = None
-        if exchange.outcome in _TROUBLE_OUTCOMES:
-            trouble = (f"no answer, twice, after {exchange.elapsed:.1f} s" if exchange.status is None
-                       else f"HTTP {exchange.status} body {exchange.outcome} after {exchange.elapsed:.1f} s")
-        self._ledger.outcome(key, trouble)
-        return exchange
+        """Send through the breaker of ``key`` (see `conformance.transport.breaker`)."""
+        return guarded(self._ledger, key, self.scripted if scripted is None else scripted, send)
 
     def _exchange(
         self, method: str, url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None,
-        key: str | None | _UseSettingsKey, retry_429: bool, *, cap: int, total: float,
+        key: str | None | UseSettingsKey, retry_429: bool, *, cap: int, total: float,
     ) -> Exchange:
         budgets = self._settings.budgets
         retries = 0
@@ -354,7 +202,7 @@ class Transport:
 
     def _replay(
         self, method: str, url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None,
-        key: str | None | _UseSettingsKey, *, cap: int, total: float, retries: int,
+        key: str | None | UseSettingsKey, *, cap: int, total: float, retries: int,
     ) -> Exchange:
         """The one replay of a replay-safe request that got no answer (D30)."""
         logger.debug("no answer to %s %s; sending it once more", method, self._redactor.text(url))
@@ -398,7 +246,7 @@ class Transport:
 
     def _build(
         self, method: str, url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None,
-        key: str | None | _UseSettingsKey, total: float,
+        key: str | None | UseSettingsKey, total: float,
     ) -> httpx.Request:
         merged = httpx.Headers()
         secret = self._settings.api_key if key is DEFAULT else key
@@ -435,8 +283,8 @@ class Transport:
             raise NoAnswer(f"{shown}: no valid response ({type(exc).__name__}: "
                                  f"{self._redactor.text(str(exc))})") from exc
         try:
-            parser = SSEParser() if _is_event_stream(response) else None
-            body, outcome = _read_body(response, parser, cap, deadline)
+            parser = SSEParser() if is_event_stream(response) else None
+            body, outcome = read_body(response, parser, cap, deadline)
         finally:
             response.close()
         exchange = self._record(request, response, body, parser, outcome, time.monotonic() - started, retries)
@@ -467,66 +315,3 @@ class Transport:
         logger.debug("%s %s -> %s %s in %.3fs (%d bytes)", exchange.method, exchange.url, exchange.status,
                      outcome, elapsed, len(exchange.body))
         return exchange
-
-
-def replay_safe(method: str, body: Mapping[str, Any]) -> bool:
-    """Whether a request that got no answer may be sent once more (D30).
-
-    True for a safe method (GET, HEAD, OPTIONS) and for a raw body that is not JSON (no server
-    can execute it: it must be refused). A JSON, form or multipart body may create something
-    or cost money: never replayed.
-    """
-    if method.upper() in _SAFE_METHODS:
-        return True
-    if any(body.get(name) is not None for name in ("json", "data", "files")):
-        return False
-    content = body.get("content")
-    if content is None:
-        return False
-    try:
-        jsonlib.loads(content)
-    except ValueError:
-        return True                            # JSONDecodeError and UnicodeDecodeError
-    return False
-
-
-#: Exchange outcomes that count as "no usable answer" for a breaker: deadline, stall, and a
-#: replay-safe request that got no answer twice. A body dropped after the answer began is not
-#: among them: the server answered, and the checks judge the cut (FAIL).
-_TROUBLE_OUTCOMES = frozenset({"deadline", "stalled", "no-answer"})
-
-
-def _first_line(text: str, limit: int = 160) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else text
-    return line if len(line) <= limit else line[: limit - 3] + "..."
-
-
-def _is_event_stream(response: httpx.Response) -> bool:
-    media_type = str(response.headers.get("content-type", "")).split(";")[0].strip().lower()
-    return media_type == "text/event-stream"
-
-
-def _read_body(response: httpx.Response, parser: SSEParser | None, cap: int, deadline: float) -> tuple[bytes, str]:
-    """Read the body until its end, the byte cap, the deadline, a stall or a drop."""
-    chunks: list[bytes] = []
-    size = 0
-    outcome = "complete"
-    try:
-        for chunk in response.iter_bytes():
-            kept = chunk[: cap - size]
-            if kept:
-                chunks.append(kept)
-                size += len(kept)
-                if parser is not None:
-                    parser.feed(kept)
-            if len(kept) < len(chunk):
-                outcome = "oversize"
-                break
-            if time.monotonic() >= deadline:
-                outcome = "deadline"
-                break
-    except httpx.ReadTimeout:
-        outcome = "deadline" if time.monotonic() >= deadline else "stalled"
-    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError):
-        outcome = "dropped"
-    return b"".join(chunks), outcome

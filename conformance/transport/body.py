@@ -1,0 +1,40 @@
+"""Reading a response body within its bounds: byte cap, deadline, stall and drop, SSE fed as it arrives."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from conformance.sse import SSEParser
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    media_type = str(response.headers.get("content-type", "")).split(";")[0].strip().lower()
+    return media_type == "text/event-stream"
+
+
+def read_body(response: httpx.Response, parser: SSEParser | None, cap: int, deadline: float) -> tuple[bytes, str]:
+    """Read the body until its end, the byte cap, the deadline, a stall or a drop."""
+    chunks: list[bytes] = []
+    size = 0
+    outcome = "complete"
+    try:
+        for chunk in response.iter_bytes():
+            kept = chunk[: cap - size]
+            if kept:
+                chunks.append(kept)
+                size += len(kept)
+                if parser is not None:
+                    parser.feed(kept)
+            if len(kept) < len(chunk):
+                outcome = "oversize"
+                break
+            if time.monotonic() >= deadline:
+                outcome = "deadline"
+                break
+    except httpx.ReadTimeout:
+        outcome = "deadline" if time.monotonic() >= deadline else "stalled"
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.DecodingError):
+        outcome = "dropped"
+    return b"".join(chunks), outcome

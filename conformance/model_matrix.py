@@ -5,7 +5,7 @@ Owns which models a run covers per capability (`resolve_rows`: ``--models all|LI
 name patterns, else by one cheap probe per name-hinted capability), the parametrization
 of the model-dependent tests over those models (the test id ends in ``model=NAME``), and
 the per-model verdicts and model-by-area matrix written next to the run's reports
-(``model-matrix.json`` and a section appended to ``summary.md``). Model-independent tests
+(``model-matrix.json``, a section appended to ``summary.md``, the table in ``summary.html``). Model-independent tests
 (auth, errors, models, rate limit, properties, platform) run once, with the declared models.
 
 The model of a record is read from its test id, so records stay opaque (the shards and the
@@ -25,6 +25,7 @@ import pytest
 
 from conformance.config import CAPABILITIES, Settings
 from conformance.discover import PAID, candidates, offered_models, probe_for
+from conformance.html_summary import write_summary
 from conformance.model import Verdict
 from conformance.requirements import Catalogue
 from conformance.transport import Transport
@@ -215,6 +216,8 @@ def write_matrix(directory: Path, records: Sequence[TestRecord], catalogue: Cata
     if summary.is_file():
         with summary.open("a", encoding="utf-8") as out:
             out.write("\n## Model matrix (worst verdict per model and area)\n\n" + "\n".join(lines) + "\n")
+    if (directory / "summary.html").is_file() and (directory / "conformance-report.json").is_file():
+        write_summary(directory)   # again, now with the model-by-area matrix
     width = max(len(m) for m in models)
     terminal = [f"{'model':<{width}} {'overall':<13}" + "".join(f"{a[:12]:>14}" for a in areas)]
     terminal += [f"{m:<{width}} {overall[m]:<13}" + "".join(f"{table[m][a]:>14}" for a in areas) for m in models]

@@ -48,8 +48,26 @@ def test_three_shards_merge_to_the_unsharded_run(tmp_path: Path) -> None:
     assert _verdicts(three) == _verdicts(one)
     assert three["profiles"] == one["profiles"]
     facts = json.loads((tmp_path / "merged" / "merge.json").read_text())
-    assert facts["requests_sent"] == one["run"]["requests_sent"]  # type: ignore[index]
     assert facts["preflight_requests"] == 3
+    # Every run counts its own preflight (one GET /models): the whole run one, the shards three.
+    whole_preflight = 1
+    extra = facts["preflight_requests"] - whole_preflight
+    assert facts["requests_sent"] - extra == one["run"]["requests_sent"]  # type: ignore[index]
+    # The cost, summed over the shards, is in the merged JSON report as in an unsharded run's.
+    parts = [_report(tmp_path / f"s{k}")["run"] for k in (1, 2, 3)]
+    run = three["run"]
+    assert isinstance(run, dict)
+    summed: dict[str, int] = {}
+    for part in parts:
+        for op, n in part["requests_by_operation"].items():  # type: ignore[index]
+            summed[op] = summed.get(op, 0) + n
+    assert run["requests_by_operation"] == summed and summed
+    assert run["billable_requests"] == sum(p["billable_requests"] for p in parts)  # type: ignore[index]
+    assert run["billable_requests"] == one["run"]["billable_requests"] > 0  # type: ignore[index]
+    unsharded = dict(one["run"]["requests_by_operation"])  # type: ignore[index]
+    unsharded["GET /models"] += extra
+    assert summed == unsharded
+    assert facts["requests_by_operation"] == summed
     assert all(s["tests"] > 0 for s in facts["shards"])
     assert (tmp_path / "merged" / "junit.xml").read_text().count("<testcase") == sum(
         (tmp_path / f"s{k}" / "junit.xml").read_text().count("<testcase") for k in (1, 2, 3))

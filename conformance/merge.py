@@ -6,7 +6,8 @@ the shards' capped JSON summaries, refuses shards of different plans or a plan n
 covered, and writes what one unsharded run writes: conformance-report.json, summary.md and summary.html
 (from the records, through the same aggregation), model-matrix.json when the run was
 per model, junit.xml (the shards' test cases in one
-suite), allure-results (the shards' results side by side) and ``merge.json`` (the shards,
+suite), allure-results (the shards' per-test results side by side, the requirement results
+written anew from the merged verdicts) and ``merge.json`` (the shards,
 their requests and their preflights). The run's cost (requests per operation, billable calls)
 is the sum over the shards' reports, in the merged JSON report as in an unsharded run's.
 """
@@ -22,11 +23,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from conformance.allure_requirements import add_model_verdicts, is_requirement_result, write_requirement_results
 from conformance.errors import ConfigError
 from conformance.html_summary import write_summary
 from conformance.ledger import billable_count
-from conformance.model_matrix import expand_baseline, write_matrix
-from conformance.report import RunFacts, terminal_summary, write_allure_environment, write_reports
+from conformance.model_matrix import MATRIX_FILE, expand_baseline, write_matrix
+from conformance.report import RunFacts, build_report, terminal_summary, write_allure_environment, write_reports
 from conformance.requirements import load_catalogue
 from conformance.shard import SHARD_FILE, SHARD_FORMAT
 from conformance.verdicts import ExitCode, TestRecord, aggregate, apply_baseline, gate
@@ -113,6 +115,12 @@ def merge(out: Path, directories: Sequence[Path]) -> MergeResult:
         source = shard.directory / "allure-results"
         if source.is_dir():
             shutil.copytree(source, allure, dirs_exist_ok=True)
+    for path in allure.glob("*-result.json"):   # a shard's requirement results judge only its part
+        if is_requirement_result(json.loads(path.read_text(encoding="utf-8"))):
+            path.unlink()
+    write_requirement_results(allure, build_report(results, facts), start_ms=_start_ms(facts))
+    if (out / MATRIX_FILE).is_file():
+        add_model_verdicts(allure, json.loads((out / MATRIX_FILE).read_text(encoding="utf-8")))
     write_allure_environment(allure, facts)
     (out / "merge.json").write_text(json.dumps(_merge_facts(shards, facts), indent=2) + "\n", encoding="utf-8")
     summary = terminal_summary(results, facts) + matrix + [
@@ -122,6 +130,11 @@ def merge(out: Path, directories: Sequence[Path]) -> MergeResult:
         f"reports: {out}",
     ]
     return MergeResult(code, summary)
+
+
+def _start_ms(facts: RunFacts) -> int:
+    """The merged run's start, in ms since the epoch (the requirement results' start times)."""
+    return int(datetime.fromisoformat(facts.started).timestamp() * 1000)
 
 
 def _preflight(shard: Shard) -> int:

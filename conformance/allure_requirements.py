@@ -237,16 +237,21 @@ def is_requirement_result(document: Mapping[str, object]) -> bool:
 
 
 def relabel_test_results(allure_dir: Path) -> int:
-    """File the per-test results under :data:`TESTS_GROUP` instead of the package name; return how many."""
+    """File the per-test results under :data:`TESTS_GROUP` instead of the package name (or of no
+    group: allure-pytest leaves ``parentSuite`` out when the suites are collected from another
+    root directory); return how many changed."""
     changed = 0
     for path, document in _results(allure_dir):
+        if is_requirement_result(document):
+            continue
         labels = _labels(document)
-        hits = [lb for lb in labels if lb.get("name") == "parentSuite" and lb.get("value") == _PACKAGE_GROUP]
-        for label in hits:
-            label["value"] = TESTS_GROUP
-        if hits:
-            path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-            changed += 1
+        parents = [lb for lb in labels if lb.get("name") == "parentSuite"]
+        if parents and all(lb.get("value") != _PACKAGE_GROUP for lb in parents):
+            continue
+        document["labels"] = [lb for lb in labels if lb.get("name") != "parentSuite"] + [
+            {"name": "parentSuite", "value": TESTS_GROUP}]
+        path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        changed += 1
     return changed
 
 

@@ -99,10 +99,14 @@ def test_per_test_results_get_a_readable_group_and_requirements_their_model_verd
                 "labels": [{"name": "parentSuite", "value": "conformance.suites"},
                            {"name": "suite", "value": "test_chat"}]}
     (tmp_path / "t1-result.json").write_text(json.dumps(per_test))
+    no_parent = {"uuid": "t2", "name": "test_chat_n", "status": "passed", "labels": [{"name": "suite", "value": "x"}]}
+    (tmp_path / "t2-result.json").write_text(json.dumps(no_parent))
     write_requirement_results(tmp_path, _report(), start_ms=0)
-    test_result = json.loads((tmp_path / "t1-result.json").read_text())
-    assert {"name": "parentSuite", "value": TESTS_GROUP} in test_result["labels"]
-    assert not is_requirement_result(test_result)
+    for name in ("t1", "t2"):
+        test_result = json.loads((tmp_path / f"{name}-result.json").read_text())
+        assert [lb for lb in test_result["labels"] if lb["name"] == "parentSuite"] == [
+            {"name": "parentSuite", "value": TESTS_GROUP}]
+        assert not is_requirement_result(test_result)
     matrix = {"models": {"ref-chat": {"requirements": {"chat.stream.done-sentinel": "PASS"}},
                          "ref-chat-2": {"requirements": {"chat.stream.done-sentinel": "FAIL"}}}}
     assert add_model_verdicts(tmp_path, matrix) == 1

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conformance.allure_requirements import is_requirement_result
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.server import running_reference, target_file_text
 
@@ -71,6 +72,11 @@ def test_three_shards_merge_to_the_unsharded_run(tmp_path: Path) -> None:
     assert all(s["tests"] > 0 for s in facts["shards"])
     assert (tmp_path / "merged" / "junit.xml").read_text().count("<testcase") == sum(
         (tmp_path / f"s{k}" / "junit.xml").read_text().count("<testcase") for k in (1, 2, 3))
-    assert any((tmp_path / "merged" / "allure-results").glob("*-result.json"))
+    results = [json.loads(p.read_text()) for p in (tmp_path / "merged" / "allure-results").glob("*-result.json")]
+    requirement_results = [r for r in results if is_requirement_result(r)]
+    # One requirement result per requirement, from the merged verdicts (not the shards' partial ones).
+    assert sorted(r["fullName"] for r in requirement_results) == sorted(f"requirement {i}" for i in _verdicts(one))
+    assert len(results) > len(requirement_results)
+    assert (tmp_path / "merged" / "summary.html").is_file()
     refused = _cli(tmp_path, "merge", "bad", "s1", "s2")
     assert refused.returncode == 4 and "not covered" in refused.stderr

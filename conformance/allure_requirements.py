@@ -7,9 +7,12 @@ epic = area, feature = the requirement's feature, story = the requirement id.
 Nothing here talks to a server or reads the catalogue: the report is the only input.
 
 The rendered tree is grouped by the suite labels (:data:`GROUP_BY`): requirement results sit
-under ``Requirements`` > area > feature, worst verdict first; allure-pytest gives the per-test
-results ``conformance.suites`` > module, so the test tree stays reachable beside them. The
-epic/feature/story labels stay on both for Allure's behaviour filters.
+under ``Requirements`` > area > feature, worst verdict first; the per-test results, which
+allure-pytest files under the package name ``conformance.suites``, are relabelled
+:data:`TESTS_GROUP` > module (`relabel_test_results`), so the test tree stays reachable beside
+them under a readable name. The epic/feature/story labels stay on both for Allure's behaviour
+filters. A model-matrix run adds each model's verdict to its requirement results as Allure
+parameters ``model NAME`` (`add_model_verdicts`).
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ GROUP_BY: tuple[str, ...] = ("parentSuite", "suite", "subSuite")
 
 #: The top group of the requirement results in the rendered tree.
 REQUIREMENTS_GROUP = "Requirements"
+
+#: The top group of the per-test results in the rendered tree (allure-pytest says ``conformance.suites``).
+TESTS_GROUP = "Tests (per test function)"
+_PACKAGE_GROUP = "conformance.suites"
 
 #: The label that marks a requirement result (so tests and readers can tell them apart).
 KIND_LABEL = "conformance"
@@ -184,7 +191,8 @@ def write_requirement_results(allure_dir: Path, report: Mapping[str, object], *,
     """Write one Allure result per requirement of ``report`` into ``allure_dir``; return the files.
 
     Start times increase in reading order (worst verdict first), so a report sorted by order
-    lists FAIL before PASS within every group.
+    lists FAIL before PASS within every group. The per-test results already there are
+    relabelled (`relabel_test_results`).
     """
     allure_dir.mkdir(parents=True, exist_ok=True)
     requirements = report["requirements"]
@@ -203,4 +211,67 @@ def write_requirement_results(allure_dir: Path, report: Mapping[str, object], *,
         path = allure_dir / f"{document['uuid']}-result.json"
         path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         written.append(path)
+    relabel_test_results(allure_dir)
     return written
+
+
+def _results(allure_dir: Path) -> list[tuple[Path, dict[str, object]]]:
+    """(path, document) of every result file in ``allure_dir``."""
+    found = []
+    for path in sorted(allure_dir.glob("*-result.json")):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(document, dict):
+            found.append((path, document))
+    return found
+
+
+def _labels(document: Mapping[str, object]) -> list[dict[str, str]]:
+    labels = document.get("labels") or []
+    assert isinstance(labels, list)
+    return labels
+
+
+def is_requirement_result(document: Mapping[str, object]) -> bool:
+    """Whether a result document is one of ours (a requirement), not a per-test result."""
+    return any(label.get("name") == KIND_LABEL and label.get("value") == KIND_VALUE for label in _labels(document))
+
+
+def relabel_test_results(allure_dir: Path) -> int:
+    """File the per-test results under :data:`TESTS_GROUP` instead of the package name (or of no
+    group: allure-pytest leaves ``parentSuite`` out when the suites are collected from another
+    root directory); return how many changed."""
+    changed = 0
+    for path, document in _results(allure_dir):
+        if is_requirement_result(document):
+            continue
+        labels = _labels(document)
+        parents = [lb for lb in labels if lb.get("name") == "parentSuite"]
+        if parents and all(lb.get("value") != _PACKAGE_GROUP for lb in parents):
+            continue
+        document["labels"] = [lb for lb in labels if lb.get("name") != "parentSuite"] + [
+            {"name": "parentSuite", "value": TESTS_GROUP}]
+        path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+        changed += 1
+    return changed
+
+
+def add_model_verdicts(allure_dir: Path, matrix: Mapping[str, object]) -> int:
+    """Give each requirement result one parameter per model that judged it (``model NAME`` =
+    verdict, worst first), from a model-matrix document; return how many results changed."""
+    models = matrix.get("models") or {}
+    assert isinstance(models, dict)
+    per_requirement: dict[str, list[tuple[str, str]]] = {}
+    for model, row in sorted(models.items()):
+        for rid, verdict in row["requirements"].items():
+            per_requirement.setdefault(str(rid), []).append((str(model), str(verdict)))
+    changed = 0
+    for path, document in _results(allure_dir):
+        if not is_requirement_result(document):
+            continue
+        rid = next((lb["value"] for lb in _labels(document) if lb.get("name") == "story"), "")
+        verdicts = sorted(per_requirement.get(rid, []), key=lambda mv: (verdict_rank(mv[1]), mv[0]))
+        if verdicts:
+            document["parameters"] = [{"name": f"model {model}", "value": verdict} for model, verdict in verdicts]
+            path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+            changed += 1
+    return changed

@@ -3,7 +3,8 @@
 Input is two conformance reports (a report directory or its ``conformance-report.json``);
 output is a :class:`RunDiff` rendered as text or Markdown. Requirements are compared per
 requirement id, and per (model, requirement id) once a report's requirement entries carry a
-``model``. A report of a schema version this module does not know is refused with the reason
+``model`` or its directory holds ``model-matrix.json`` (the per-model verdicts of a matrix run).
+A report of a schema version this module does not know is refused with the reason
 (:class:`ReportVersionError`), never half-read. Nothing here talks to a server.
 """
 
@@ -17,6 +18,10 @@ from pathlib import Path
 from conformance.errors import ConformanceError
 
 REPORT_FILE = "conformance-report.json"
+#: The per-model verdicts of a model-matrix run, beside the JSON report (``model_matrix.MATRIX_FILE``).
+MATRIX_FILE = "model-matrix.json"
+#: Where `load_report` puts the per-model entries read from MATRIX_FILE (not a report field).
+_MODEL_ENTRIES = "_model_entries"
 
 #: Schema versions of conformance-report.json this module reads (see the schema's history).
 READABLE_VERSIONS: frozenset[int] = frozenset({1, 2})
@@ -105,7 +110,25 @@ def load_report(path: Path) -> dict[str, object]:
             + ("newer than this suite knows (upgrade nexhina-conformance to compare it)" if newer else "not readable")
             + f"; this suite reads schema versions {_versions()}"
         )
+    data[_MODEL_ENTRIES] = _model_entries(file.parent / MATRIX_FILE)
     return data
+
+
+def _model_entries(path: Path) -> list[dict[str, object]]:
+    """``{"model", "id", "verdict"}`` per (model, requirement) of the matrix file at ``path``
+    (none when there is no such file: a run without a model matrix).
+
+    Raises:
+        ReportVersionError: the file exists but is not a model matrix.
+    """
+    if not path.is_file():
+        return []
+    try:
+        models = json.loads(path.read_text(encoding="utf-8"))["models"]
+        return [{"model": str(model), "id": str(rid), "verdict": str(verdict)}
+                for model, row in models.items() for rid, verdict in row["requirements"].items()]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ReportVersionError(f"{path}: not a readable model matrix ({exc})") from exc
 
 
 def _versions() -> str:
@@ -115,7 +138,11 @@ def _versions() -> str:
 def _entries(report: Mapping[str, object]) -> dict[tuple[str, str], Mapping[str, object]]:
     requirements = report["requirements"]
     assert isinstance(requirements, list)
-    return {(str(r.get("model") or ""), str(r["id"])): r for r in requirements}
+    entries = {(str(r.get("model") or ""), str(r["id"])): r for r in requirements}
+    models = report.get(_MODEL_ENTRIES) or []
+    assert isinstance(models, list)
+    entries.update({(str(e["model"]), str(e["id"])): e for e in models})
+    return entries
 
 
 def _detail(entry: Mapping[str, object] | None) -> str:

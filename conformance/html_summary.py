@@ -5,17 +5,23 @@ is HTML text with no script and no external resource, so it reads the same in an
 in a CI artifact viewer or offline. It opens on the areas by verdict counts, the profile
 results, the target and suite versions and the run's cost, then lists the requirements that
 did not pass (worst first, each with its evidence and curl), then every requirement per area.
+A model-matrix run (``model-matrix.json`` beside the report) adds the model-by-area matrix:
+per model its overall verdict and the worst verdict in each area.
 """
 
 from __future__ import annotations
 
 import html
+import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from conformance.allure_requirements import area_of, ordered
 
+REPORT_FILE = "conformance-report.json"
+#: The model matrix beside the report (``model_matrix.MATRIX_FILE``; not imported: it needs pytest).
+MATRIX_FILE = "model-matrix.json"
 #: Columns of the matrix, in reading order.
 COLUMNS: tuple[str, ...] = ("FAIL", "ERROR", "WARN", "NOT_SUPPORTED", "NOT_RUN", "PASS")
 
@@ -61,8 +67,38 @@ def _evidence_block(entry: Mapping[str, object]) -> str:
     return out
 
 
-def render_summary(report: Mapping[str, object]) -> str:
-    """The summary page of one conformance report, as HTML text."""
+def model_rows(matrix: Mapping[str, object]) -> tuple[list[str], list[tuple[str, str, dict[str, str]]]]:
+    """The areas and (model, overall, area -> worst verdict) rows of a model-matrix document."""
+    models = _dict(matrix.get("models", {}))
+    rows = [(str(m), str(_dict(row)["overall"]), {str(a): str(v) for a, v in _dict(_dict(row)["areas"]).items()})
+            for m, row in sorted(models.items())]
+    areas = sorted({a for _, _, by_area in rows for a in by_area})
+    return areas, rows
+
+
+def _matrix_section(matrix: Mapping[str, object]) -> list[str]:
+    """The model-by-area table (worst verdict per model and area)."""
+    areas, rows = model_rows(matrix)
+    out = [f"<h2>Models by area ({len(rows)} models)</h2>",
+           '<table id="models"><tr><th>model</th><th>overall</th>' + "".join(f"<th>{_e(a)}</th>" for a in areas)
+           + "</tr>"]
+    for model, overall, by_area in rows:
+        cells = "".join(f'<td class="{_e(by_area.get(a, ""))}">{_e(by_area.get(a, "-"))}</td>' for a in areas)
+        out.append(f'<tr><td><code>{_e(model)}</code></td><td class="{_e(overall)}">{_e(overall)}</td>{cells}</tr>')
+    out.append("</table>")
+    return out
+
+
+def _cost(run: Mapping[str, object]) -> str:
+    """The run's cost: requests, billable calls, requests per operation (most first)."""
+    per_operation = _dict(run.get("requests_by_operation") or {})
+    ops = sorted(per_operation.items(), key=lambda kv: (-int(str(kv[1])), kv[0]))
+    return (f"{_e(run.get('requests_sent', 0))} requests sent, {_e(run.get('billable_requests', 0))} billable "
+            "generation calls" + (f" ({_e(', '.join(f'{op} {n}' for op, n in ops))})" if ops else ""))
+
+
+def render_summary(report: Mapping[str, object], matrix: Mapping[str, object] | None = None) -> str:
+    """The summary page of one conformance report (and its model matrix, if any), as HTML text."""
     suite, spec, target, run = (_dict(report[k]) for k in ("suite", "spec", "target", "run"))
     implementation = _dict(target["implementation"])
     profiles = _dict(report["profiles"])
@@ -83,7 +119,7 @@ def render_summary(report: Mapping[str, object]) -> str:
         f"report schema {_e(report.get('schema_version', '?'))}</li>",
         f"<li>run: {_e(run['started'])} to {_e(run['finished'])} ({_e(run['duration_s'])} s); "
         f"profile {_e(run['profile'])}; seed {_e(run['seed'])}; exit code {_e(run['exit_code'])}</li>",
-        f"<li>cost: {_e(run.get('requests_sent', 0))} requests sent</li>",
+        f"<li>cost: {_cost(run)}</li>",
         '<li>full report: <a href="html/index.html">html/index.html</a> '
         "(render it with <code>nexhina-conformance report</code>)</li>",
         "</ul>",
@@ -111,6 +147,8 @@ def render_summary(report: Mapping[str, object]) -> str:
             + "</tr>"
         )
     out.append("<tr><th>total</th>" + "".join(f'<th class="n">{totals[c]}</th>' for c in COLUMNS) + "</tr></table>")
+    if matrix is not None:
+        out += _matrix_section(matrix)
     attention = [r for r in ordered(requirements) if r["verdict"] != "PASS"]
     out.append(f"<h2>Needs attention ({len(attention)})</h2>")
     for req in attention:
@@ -136,8 +174,14 @@ def render_summary(report: Mapping[str, object]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_summary(directory: Path, report: Mapping[str, object]) -> Path:
-    """Write ``summary.html`` into ``directory``; return its path."""
+def write_summary(directory: Path, report: Mapping[str, object] | None = None) -> Path:
+    """Write ``summary.html`` into ``directory`` (of ``report``, else of the directory's
+    conformance-report.json), with the model matrix when model-matrix.json is there; return its path."""
+    if report is None:
+        report = json.loads((directory / REPORT_FILE).read_text(encoding="utf-8"))
+        assert isinstance(report, dict)
+    matrix_file = directory / MATRIX_FILE
+    matrix = json.loads(matrix_file.read_text(encoding="utf-8")) if matrix_file.is_file() else None
     path = directory / "summary.html"
-    path.write_text(render_summary(report), encoding="utf-8")
+    path.write_text(render_summary(report, matrix), encoding="utf-8")
     return path

@@ -3,11 +3,13 @@
 Owns the re-aggregation of sharded runs into one report directory. It reads each shard's
 ``shard.json`` (the plan and the raw per-test records written by `conformance.shard`), never
 the shards' capped JSON summaries, refuses shards of different plans or a plan not fully
-covered, and writes what one unsharded run writes: conformance-report.json and summary.md
+covered, and writes what one unsharded run writes: conformance-report.json, summary.md and summary.html
 (from the records, through the same aggregation), model-matrix.json when the run was
 per model, junit.xml (the shards' test cases in one
-suite), allure-results (the shards' results side by side) and ``merge.json`` (the shards,
-their requests and their preflights).
+suite), allure-results (the shards' per-test results side by side, the requirement results
+written anew from the merged verdicts) and ``merge.json`` (the shards,
+their requests and their preflights). The run's cost (requests per operation, billable calls)
+is the sum over the shards' reports, in the merged JSON report as in an unsharded run's.
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from conformance.allure_requirements import add_model_verdicts, is_requirement_result, write_requirement_results
 from conformance.errors import ConfigError
-from conformance.model_matrix import expand_baseline, write_matrix
-from conformance.report import RunFacts, terminal_summary, write_allure_environment, write_reports
+from conformance.html_summary import write_summary
+from conformance.ledger import billable_count
+from conformance.model_matrix import MATRIX_FILE, expand_baseline, write_matrix
+from conformance.report import RunFacts, build_report, terminal_summary, write_allure_environment, write_reports
 from conformance.requirements import load_catalogue
 from conformance.shard import SHARD_FILE, SHARD_FORMAT
 from conformance.verdicts import ExitCode, TestRecord, aggregate, apply_baseline, gate
 
-__all__ = ["MergeResult", "load_shards", "merge"]
+__all__ = ["MergeResult", "load_shards", "merge", "sum_operations"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ def merge(out: Path, directories: Sequence[Path]) -> MergeResult:
     facts = _facts(shards, code, stale)
     out.mkdir(parents=True, exist_ok=True)
     write_reports(out, results, facts)
+    write_summary(out)
     matrix = write_matrix(out, records, catalogue)
     _merge_junit(out / "junit.xml", [s.directory / "junit.xml" for s in shards])
     allure = out / "allure-results"
@@ -109,22 +115,42 @@ def merge(out: Path, directories: Sequence[Path]) -> MergeResult:
         source = shard.directory / "allure-results"
         if source.is_dir():
             shutil.copytree(source, allure, dirs_exist_ok=True)
+    for path in allure.glob("*-result.json"):   # a shard's requirement results judge only its part
+        if is_requirement_result(json.loads(path.read_text(encoding="utf-8"))):
+            path.unlink()
+    write_requirement_results(allure, build_report(results, facts), start_ms=_start_ms(facts))
+    if (out / MATRIX_FILE).is_file():
+        add_model_verdicts(allure, json.loads((out / MATRIX_FILE).read_text(encoding="utf-8")))
     write_allure_environment(allure, facts)
-    (out / "merge.json").write_text(json.dumps(_merge_facts(shards), indent=2) + "\n", encoding="utf-8")
+    (out / "merge.json").write_text(json.dumps(_merge_facts(shards, facts), indent=2) + "\n", encoding="utf-8")
     summary = terminal_summary(results, facts) + matrix + [
         f"merged {len(shards)} shards of plan {shards[0].document['plan']}",
-        f"requests sent: {facts.requests_sent} "
-        f"(of which {sum(_preflight(s) for s in shards)} preflight, one per shard)",
+        f"requests sent: {facts.requests_sent} (of which {sum(_preflight(s) for s in shards)} preflight, "
+        f"one per shard; {facts.billable_requests} billable generation calls)",
         f"reports: {out}",
     ]
     return MergeResult(code, summary)
+
+
+def _start_ms(facts: RunFacts) -> int:
+    """The merged run's start, in ms since the epoch (the requirement results' start times)."""
+    return int(datetime.fromisoformat(facts.started).timestamp() * 1000)
 
 
 def _preflight(shard: Shard) -> int:
     return int(shard.document.get("preflight_requests", 0))
 
 
-def _merge_facts(shards: Sequence[Shard]) -> dict[str, object]:
+def sum_operations(reports: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Requests per operation summed over the shards' JSON reports (a report without them adds none)."""
+    total: dict[str, int] = {}
+    for report in reports:
+        for operation, count in (report.get("run", {}).get("requests_by_operation") or {}).items():
+            total[operation] = total.get(operation, 0) + int(count)
+    return dict(sorted(total.items()))
+
+
+def _merge_facts(shards: Sequence[Shard], facts: RunFacts) -> dict[str, object]:
     return {
         "plan": shards[0].document["plan"],
         "shards": [{"shard": s.index, "directory": str(s.directory), "tests": len(s.document["tests"]),
@@ -132,6 +158,8 @@ def _merge_facts(shards: Sequence[Shard]) -> dict[str, object]:
                    for s in shards],
         "requests_sent": sum(int(s.document["requests_sent"]) for s in shards),
         "preflight_requests": sum(_preflight(s) for s in shards),
+        "requests_by_operation": dict(facts.requests_by_operation),
+        "billable_requests": facts.billable_requests,
     }
 
 
@@ -144,6 +172,7 @@ def _facts(shards: Sequence[Shard], code: ExitCode, stale: Sequence[str]) -> Run
     target, suite, run = reports[0]["target"], reports[0]["suite"], reports[0]["run"]
     started = min(r["run"]["started"] for r in reports)
     finished = max(r["run"]["finished"] for r in reports)
+    per_operation = sum_operations(reports)
     span = (datetime.fromisoformat(finished) - datetime.fromisoformat(started)).total_seconds()
     return RunFacts(
         suite_version=suite["version"], spec_version=reports[0]["spec"]["version"],
@@ -153,6 +182,7 @@ def _facts(shards: Sequence[Shard], code: ExitCode, stale: Sequence[str]) -> Run
         workers=max(int(r["run"]["workers"]) for r in reports), exit_code=int(code),
         embedded_reference=bool(target["embedded_reference"]), baseline=run["baseline"], stale=tuple(stale),
         requests_sent=sum(int(s.document["requests_sent"]) for s in shards),
+        requests_by_operation=per_operation, billable_requests=billable_count(per_operation),
     )
 
 

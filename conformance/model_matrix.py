@@ -5,7 +5,8 @@ Owns which models a run covers per capability (`resolve_rows`: ``--models all|LI
 name patterns, else by one cheap probe per name-hinted capability), the parametrization
 of the model-dependent tests over those models (the test id ends in ``model=NAME``), and
 the per-model verdicts and model-by-area matrix written next to the run's reports
-(``model-matrix.json`` and a section appended to ``summary.md``). Model-independent tests
+(``model-matrix.json``, a section appended to ``summary.md``, the table in ``summary.html``,
+the per-model verdicts as parameters of the Allure requirement results). Model-independent tests
 (auth, errors, models, rate limit, properties, platform) run once, with the declared models.
 
 The model of a record is read from its test id, so records stay opaque (the shards and the
@@ -23,8 +24,10 @@ from typing import Any
 
 import pytest
 
+from conformance.allure_requirements import add_model_verdicts
 from conformance.config import CAPABILITIES, Settings
 from conformance.discover import PAID, candidates, offered_models, probe_for
+from conformance.html_summary import write_summary
 from conformance.model import Verdict
 from conformance.requirements import Catalogue
 from conformance.transport import Transport
@@ -215,6 +218,8 @@ def write_matrix(directory: Path, records: Sequence[TestRecord], catalogue: Cata
     if summary.is_file():
         with summary.open("a", encoding="utf-8") as out:
             out.write("\n## Model matrix (worst verdict per model and area)\n\n" + "\n".join(lines) + "\n")
+    if (directory / "summary.html").is_file() and (directory / "conformance-report.json").is_file():
+        write_summary(directory)   # again, now with the model-by-area matrix
     width = max(len(m) for m in models)
     terminal = [f"{'model':<{width}} {'overall':<13}" + "".join(f"{a[:12]:>14}" for a in areas)]
     terminal += [f"{m:<{width}} {overall[m]:<13}" + "".join(f"{table[m][a]:>14}" for a in areas) for m in models]
@@ -278,5 +283,9 @@ class MatrixHooks:
         state = config.stash[STATE]
         if state.report_dir is not None:
             lines = write_matrix(state.report_dir, state.records, state.catalogue)
+            allure_dir = config.getoption("allure_report_dir", None)
+            matrix_file = state.report_dir / MATRIX_FILE
+            if allure_dir and matrix_file.is_file():
+                add_model_verdicts(Path(allure_dir), json.loads(matrix_file.read_text(encoding="utf-8")))
             state.summary[-2:-2] = ["model matrix (worst verdict per model and area):", *lines]
         return result

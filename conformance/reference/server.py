@@ -66,7 +66,8 @@ def serve(
         port: the port; 0 picks a free one (the base URL passed to ``on_ready`` says which).
         api_key: the valid key (default ``sk-nexhina-reference``).
         faults: fault names switched on for every request.
-        write_target: when given, the target file for this server is written there.
+        write_target: when given, the target file for this server is written there (with
+            ``capabilities``: declaring only the served capabilities, their models and features).
         capabilities: serve only these capabilities (None: all), as a gateway routing few.
         models_per_capability: serve this many models per capability (``ReferenceConfig``).
         model_faults: (model, fault) pairs: faults on only for requests naming that model.
@@ -76,14 +77,9 @@ def serve(
         operation_latency_ms: per operation path suffix, a latency replacing ``latency_ms``.
 
     Raises:
-        ConfigError: a non-loopback host, an unknown fault or capability, a bad key, or
-            ``write_target`` with ``capabilities`` (that file would declare every capability;
-            ``nexhina-conformance init`` writes the file of such a server).
+        ConfigError: a non-loopback host, an unknown fault or capability, or a bad key.
     """
     served = None if capabilities is None else frozenset(capabilities)
-    if served is not None and write_target is not None:
-        raise ConfigError("--write-target describes every capability; with --capabilities use "
-                          "`nexhina-conformance init --base-url URL` to write the target file")
     scoped = tuple((model, name) for model, name in model_faults)
     parse_faults(name for _, name in scoped)   # unknown fault names fail here, not per request
     config = ReferenceConfig(faults=parse_faults(faults), capabilities=served,
@@ -157,7 +153,8 @@ def wired_app(config: ReferenceConfig) -> ASGIApp:
 
 
 def target_file_text(base_url: str, config: ReferenceConfig) -> str:
-    """The target file (TOML) that describes a reference server at ``base_url``."""
+    """The target file (TOML) that describes a reference server at ``base_url`` (a server
+    routing only some capabilities: only those, their models and their features)."""
     lines = [
         "# Target file of the embedded Nexhina reference gateway (written by nexhina-conformance).",
         "[target]",
@@ -165,11 +162,12 @@ def target_file_text(base_url: str, config: ReferenceConfig) -> str:
         f"api_key = {_toml(config.api_key)}",
         f"name = {_toml(NAME)}",
         f"version = {_toml(conformance.__version__)}",
-        f"features = [{', '.join(_toml(f) for f in _features(relay=bool(config.upstream_url)))}]",
+        f"features = [{', '.join(_toml(f) for f in served_features(config))}]",
         "",
         "[models]",
-        *(f"{cap} = {_toml(model)}" for cap, model in MODELS.items()),
-        *(f"relay_{cap} = {_toml(model)}" for cap, model in RELAY_CAPABILITIES.items() if config.upstream_url),
+        *(f"{cap} = {_toml(model)}" for cap, model in MODELS.items() if config.serves(cap)),
+        *(f"relay_{cap} = {_toml(model)}" for cap, model in RELAY_CAPABILITIES.items()
+          if config.upstream_url and config.serves(cap)),
         "",
         *_upstream_lines(config),
         "[keys]",
@@ -209,6 +207,32 @@ def _upstream_lines(config: ReferenceConfig) -> list[str]:
     netloc = urllib.parse.urlsplit(config.upstream_url).netloc
     return ["[upstream]", f"listen = {_toml(netloc)}", f"public_url = {_toml(config.upstream_url)}",
             f"key = {_toml(config.channel_key)}", f"gateway_timeout = {float(config.relay_timeout)}", ""]
+
+
+#: capability -> the catalogue feature that is its base (its sub-features are ``base.*``).
+_BASE_FEATURE: Mapping[str, str] = {
+    "chat": "chat", "responses": "responses", "embeddings": "embeddings", "images": "images",
+    "speech": "audio.speech", "transcription": "audio.transcription", "translation": "audio.translation",
+    "video": "video", "moderation": "moderation", "rerank": "rerank",
+}
+#: Capability-independent features whose tests send chat completions (the keys in special
+#: states, the limits, determinism): declared only where chat is served (so is ``relay``, the
+#: relayed chat; ``relay.<capability>`` goes with its capability).
+_ON_CHAT: frozenset[str] = frozenset({"auth.disabled-key", "auth.expired-key", "auth.exhausted-key",
+                                      "auth.model-restricted-key", "rate-limit", "body-limit", "determinism"})
+
+
+def served_features(config: ReferenceConfig) -> list[str]:
+    """The features the reference of ``config`` implements: every catalogue feature, less those
+    of capabilities it does not serve (and, without chat, the features tested through chat)."""
+    features = _features(relay=bool(config.upstream_url))
+    if config.capabilities is None:
+        return features
+    unserved = [_BASE_FEATURE[cap] for cap in MODELS if not config.serves(cap)]
+    unserved += [f"relay.{cap}" for cap in RELAY_CAPABILITIES if not config.serves(cap)]
+    return [f for f in features
+            if not any(f == base or f.startswith(base + ".") for base in unserved)
+            and (config.serves("chat") or (f not in _ON_CHAT and f != "relay"))]
 
 
 def _features(*, relay: bool) -> list[str]:

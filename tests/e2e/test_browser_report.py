@@ -1,11 +1,13 @@
 """What a person sees: the rendered reports of a faulted run, opened in headless Chromium.
 
-One run against the reference with ``chat.stream.done-sentinel`` broken (and one clean run for
-the diff). The single-file Allure report is rendered with ``nexhina-conformance report`` (Allure 3
-from npm) and opened in Chromium (``--headless --no-sandbox``); the assertions read the page text
-after the scripts ran (``--dump-dom``), never the data embedded in the file: the requirement tree
-opens on the failed requirement under its area, the counts per verdict, the FAIL's evidence and
-curl. Screenshots go under the report directory (``screenshots/``).
+One run against the reference with ``chat.stream.done-sentinel`` broken on one model of two per
+capability, run as a model matrix (and one clean run for the diff). The single-file Allure report is
+rendered with ``nexhina-conformance report`` (Allure 3 from npm) and opened in Chromium
+(``--headless --no-sandbox``); the assertions read the page text after the scripts ran (``--dump-dom``),
+never the data embedded in the file: the requirement tree opens on the failed requirement
+under its area, the counts per verdict, the FAIL's evidence and curl, each model's verdict on the
+requirement's page, the test tree under its readable name and the model-by-area matrix of
+summary.html. Screenshots go under the report directory (``screenshots/``).
 
 Without Chromium or npx the browser tests skip with the reason, unless ``NEXHINA_BROWSER_REQUIRED``
 is set (``.ci/run`` sets it): then a missing browser is a failure.
@@ -26,11 +28,14 @@ from pathlib import Path
 
 import pytest
 
+from conformance.allure_requirements import TESTS_GROUP
 from conformance.reference.config import ReferenceConfig
-from conformance.reference.faults import parse_faults
 from conformance.reference.server import running_reference, target_file_text
 
 FAULT = "chat.stream.done-sentinel"
+FAULTY_MODEL = "ref-chat-2"
+#: The faulted run certifies every listed model (two per capability).
+MATRIX = '\n[matrix]\nmodels = "all"\nimages = ["ref-image*"]\nvideo = ["ref-video*"]\n'
 SELECTION = "chat and not properties"
 REQUIRED_FLAG = "NEXHINA_BROWSER_REQUIRED"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -45,12 +50,12 @@ class Run:
     report: dict[str, object]
 
 
-def _run(root: Path, name: str, faults: list[str]) -> Run:
-    config = ReferenceConfig(faults=parse_faults(faults))
+def _run(root: Path, name: str, model_faults: tuple[tuple[str, str], ...] = ()) -> Run:
+    config = ReferenceConfig(models_per_capability=2 if model_faults else 1, model_faults=model_faults)
     report_dir = root / name
     with running_reference(config) as base_url:
         target = root / f"{name}.toml"
-        target.write_text(target_file_text(base_url, config))
+        target.write_text(target_file_text(base_url, ReferenceConfig()) + (MATRIX if model_faults else ""))
         proc = subprocess.run(
             [sys.executable, "-m", "conformance.cli", "run", "--report-dir", str(report_dir),
              "--target", str(target), "--", "-k", SELECTION, "-q"],
@@ -65,7 +70,7 @@ def _run(root: Path, name: str, faults: list[str]) -> Run:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
     """(clean run, faulted run) in one report root."""
     root = tmp_path_factory.mktemp("reports")
-    yield _run(root, "clean", []), _run(root, "fault", [FAULT])
+    yield _run(root, "clean"), _run(root, "fault", ((FAULTY_MODEL, FAULT),))
 
 
 def _need(tool: str, found: str | None) -> str:
@@ -151,6 +156,8 @@ def test_the_report_opens_on_the_failed_requirement_with_its_evidence(
     # The requirement tree comes first, the test tree (by test module) stays reachable after it.
     assert "Requirements" in text and "test_chat_streaming" in text
     assert text.index("Requirements") < text.index(f"FAIL {FAULT}") < text.index("test_chat_streaming")
+    assert TESTS_GROUP in text and "conformance.suites" not in text   # the test tree, by a readable name
+    assert text.index(f"FAIL {FAULT}") < text.index(TESTS_GROUP) < text.index("test_chat_streaming")
     assert any(leaf.endswith("ms") and "test_chat_stream_basic" in leaf for _, leaf in tree_leaves(dom))
     # Counts per verdict on the Requirements node: failed, passed (PASS and WARN), skipped.
     counts = _counts(fault.report)
@@ -172,6 +179,8 @@ def test_the_report_opens_on_the_failed_requirement_with_its_evidence(
     assert f"expected {entry['expected']}" in page
     assert "reproduce with: curl -sS" in page
     assert "Bearer ********" in page
+    # Each model's verdict on the requirement, as the page shows its parameters.
+    assert f"model {FAULTY_MODEL} FAIL" in page and "model ref-chat PASS" in page
     _chromium(browser, f"{rendered.as_uri()}#{first_id}", screenshot=shots / "failed-requirement.png", height=2000)
     assert (shots / "overview.png").stat().st_size > 10_000
 
@@ -184,6 +193,10 @@ def test_the_summary_page_shows_the_matrix(runs: tuple[Run, Run], browser: str) 
     assert "total " + " ".join(str(counts.get(v, 0)) for v in order) in page
     assert f"Needs attention ({sum(n for v, n in counts.items() if v != 'PASS')}) FAIL {FAULT}" in page
     assert "reproduce with: curl -sS" in page
+    # The model-by-area matrix: the faulted model fails chat, its sibling passes it.
+    models = json.loads((fault.directory / "model-matrix.json").read_text())["models"]
+    assert f"Models by area ({len(models)} models)" in page
+    assert f"{FAULTY_MODEL} FAIL" in page and "ref-chat PASS" in page
     shots = fault.directory / "screenshots"
     shots.mkdir(exist_ok=True)
     _chromium(browser, (fault.directory / "summary.html").as_uri(), screenshot=shots / "summary.png")

@@ -54,3 +54,9 @@ def test_five_models_per_capability_and_a_fault_scoped_to_one(tmp_path: Path) ->
     merged = _cli(tmp_path, "merge", "merged", "s1", "s2", "s3")
     assert merged.returncode == 1, merged.stdout + merged.stderr
     assert _matrix(tmp_path / "merged") == models
+    for directory in ("whole", "merged"):   # the model-by-area table of the HTML summary, both ways
+        page = (tmp_path / directory / "summary.html").read_text()
+        assert f"Models by area ({len(models)} models)" in page
+        assert f'<tr><td><code>{FAULTY}</code></td><td class="FAIL">FAIL</td>' in page
+    same = _cli(tmp_path, "diff", "whole", "merged")   # per (model, requirement): nothing changed
+    assert same.returncode == 0 and "regressions (PASS -> FAIL/ERROR): 0" in same.stdout, same.stdout

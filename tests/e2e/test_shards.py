@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conformance.allure_requirements import is_requirement_result
 from conformance.reference.config import ReferenceConfig
 from conformance.reference.server import running_reference, target_file_text
 
@@ -49,11 +50,33 @@ def test_three_shards_merge_to_the_unsharded_run(tmp_path: Path) -> None:
     assert three["profiles"] == one["profiles"]
     facts = json.loads((tmp_path / "merged" / "merge.json").read_text())
     assert facts["preflight_requests"] == 3
-    # Every count includes its run's preflight: equal apart from each shard's own.
-    assert facts["requests_sent"] - 3 == one["run"]["requests_sent"] - 1  # type: ignore[index]
+    # Every run counts its own preflight (one GET /models): the whole run one, the shards three.
+    whole_preflight = 1
+    extra = facts["preflight_requests"] - whole_preflight
+    assert facts["requests_sent"] - extra == one["run"]["requests_sent"]  # type: ignore[index]
+    # The cost, summed over the shards, is in the merged JSON report as in an unsharded run's.
+    parts = [_report(tmp_path / f"s{k}")["run"] for k in (1, 2, 3)]
+    run = three["run"]
+    assert isinstance(run, dict)
+    summed: dict[str, int] = {}
+    for part in parts:
+        for op, n in part["requests_by_operation"].items():  # type: ignore[index]
+            summed[op] = summed.get(op, 0) + n
+    assert run["requests_by_operation"] == summed and summed
+    assert run["billable_requests"] == sum(p["billable_requests"] for p in parts)  # type: ignore[index]
+    assert run["billable_requests"] == one["run"]["billable_requests"] > 0  # type: ignore[index]
+    unsharded = dict(one["run"]["requests_by_operation"])  # type: ignore[index]
+    unsharded["GET /models"] += extra
+    assert summed == unsharded
+    assert facts["requests_by_operation"] == summed
     assert all(s["tests"] > 0 for s in facts["shards"])
     assert (tmp_path / "merged" / "junit.xml").read_text().count("<testcase") == sum(
         (tmp_path / f"s{k}" / "junit.xml").read_text().count("<testcase") for k in (1, 2, 3))
-    assert any((tmp_path / "merged" / "allure-results").glob("*-result.json"))
+    results = [json.loads(p.read_text()) for p in (tmp_path / "merged" / "allure-results").glob("*-result.json")]
+    requirement_results = [r for r in results if is_requirement_result(r)]
+    # One requirement result per requirement, from the merged verdicts (not the shards' partial ones).
+    assert sorted(r["fullName"] for r in requirement_results) == sorted(f"requirement {i}" for i in _verdicts(one))
+    assert len(results) > len(requirement_results)
+    assert (tmp_path / "merged" / "summary.html").is_file()
     refused = _cli(tmp_path, "merge", "bad", "s1", "s2")
     assert refused.returncode == 4 and "not covered" in refused.stderr

@@ -9,7 +9,10 @@ from conformance.allure_requirements import (
     ALLURE_STATUS,
     KIND_LABEL,
     REQUIREMENTS_GROUP,
+    TESTS_GROUP,
+    add_model_verdicts,
     history_id,
+    is_requirement_result,
     write_requirement_results,
 )
 from conformance.report import build_report
@@ -89,3 +92,26 @@ def test_the_description_escapes_what_the_server_sent(tmp_path: Path) -> None:
     failed = next(r for r in _results(tmp_path) if r["status"] == "failed")
     description = str(failed["descriptionHtml"])
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in description and "<script>" not in description
+
+
+def test_per_test_results_get_a_readable_group_and_requirements_their_model_verdicts(tmp_path: Path) -> None:
+    per_test = {"uuid": "t1", "name": "test_chat_basic", "status": "passed",
+                "labels": [{"name": "parentSuite", "value": "conformance.suites"},
+                           {"name": "suite", "value": "test_chat"}]}
+    (tmp_path / "t1-result.json").write_text(json.dumps(per_test))
+    no_parent = {"uuid": "t2", "name": "test_chat_n", "status": "passed", "labels": [{"name": "suite", "value": "x"}]}
+    (tmp_path / "t2-result.json").write_text(json.dumps(no_parent))
+    write_requirement_results(tmp_path, _report(), start_ms=0)
+    for name in ("t1", "t2"):
+        test_result = json.loads((tmp_path / f"{name}-result.json").read_text())
+        assert [lb for lb in test_result["labels"] if lb["name"] == "parentSuite"] == [
+            {"name": "parentSuite", "value": TESTS_GROUP}]
+        assert not is_requirement_result(test_result)
+    matrix = {"models": {"ref-chat": {"requirements": {"chat.stream.done-sentinel": "PASS"}},
+                         "ref-chat-2": {"requirements": {"chat.stream.done-sentinel": "FAIL"}}}}
+    assert add_model_verdicts(tmp_path, matrix) == 1
+    done = next(r for r in _results(tmp_path) if r["fullName"] == "requirement chat.stream.done-sentinel")
+    assert done["parameters"] == [{"name": "model ref-chat-2", "value": "FAIL"},
+                                  {"name": "model ref-chat", "value": "PASS"}]   # worst first
+    others = [r for r in _results(tmp_path) if is_requirement_result(r) and r["fullName"] != done["fullName"]]
+    assert others and all(r["parameters"] == [] for r in others)

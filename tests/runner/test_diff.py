@@ -123,3 +123,30 @@ def test_the_cli_exits_1_on_a_regression_and_writes_markdown(
     assert main(["diff", str(tmp_path / "old"), str(tmp_path / "bad.json")]) == 4
     assert "schema_version 7" in capsys.readouterr().err
     assert diff_paths(tmp_path / "old", tmp_path / "new.json").old == str(tmp_path / "old")
+
+
+def _matrix_run(directory: Path, overall: str, per_model: dict[str, str]) -> Path:
+    """A report directory of a model-matrix run: the JSON report and model-matrix.json beside it."""
+    directory.mkdir()
+    (directory / "conformance-report.json").write_text(json.dumps(_report(_req("chat.schema", overall))))
+    models = {m: {"overall": v, "areas": {"chat": v}, "requirements": {"chat.schema": v}}
+              for m, v in per_model.items()}
+    (directory / "model-matrix.json").write_text(json.dumps({"models": models}))
+    return directory
+
+
+def test_model_matrix_beside_the_reports_is_compared_per_model_and_requirement(tmp_path: Path) -> None:
+    old = _matrix_run(tmp_path / "old", "PASS", {"ref-chat": "PASS", "ref-chat-2": "PASS"})
+    new = _matrix_run(tmp_path / "new", "FAIL", {"ref-chat": "PASS", "ref-chat-2": "FAIL"})
+    diff = diff_paths(old, new)
+    assert [c.key for c in diff.regressions] == ["chat.schema", "ref-chat-2: chat.schema"]
+    assert diff.other == [] and diff.exit_code == 1
+    assert "  ref-chat-2: chat.schema: PASS -> FAIL" in render_text(diff)
+    # Against a run without a matrix the per-model rows are absent, never a regression.
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "conformance-report.json").write_text(json.dumps(_report(_req("chat.schema", "PASS"))))
+    assert [c.key for c in diff_paths(old, plain).other] == ["ref-chat: chat.schema", "ref-chat-2: chat.schema"]
+    (new / "model-matrix.json").write_text("[]")
+    with pytest.raises(ReportVersionError, match="not a readable model matrix"):
+        load_report(new)

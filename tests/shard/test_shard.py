@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.errors import ConfigError
-from conformance.merge import load_shards
+from conformance.merge import load_shards, sum_operations
 from conformance.shard import assign, lane_of, parse_shard
 
 TESTS = [f"conformance/suites/test_chat.py::test_{i}[m{j}]" for i in range(10) for j in range(3)] + [
@@ -69,3 +69,10 @@ def test_merge_refuses_a_plan_not_fully_covered(tmp_path: Path) -> None:
 def test_merge_refuses_a_directory_without_shard_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a shard file"):
         load_shards([tmp_path])
+
+
+def test_merge_sums_the_cost_per_operation_over_the_shards() -> None:
+    reports = [{"run": {"requests_by_operation": {"chat.create": 3, "models.list": 1}}},
+               {"run": {"requests_by_operation": {"chat.create": 2, "embeddings.create": 4}}},
+               {"run": {}}]
+    assert sum_operations(reports) == {"chat.create": 5, "embeddings.create": 4, "models.list": 1}

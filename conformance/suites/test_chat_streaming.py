@@ -209,8 +209,8 @@ def test_chat_stream_equals_nonstream(transport: Transport, models: Mapping[str,
 @pytest.mark.feature("chat.streaming", "chat.tools", "determinism")
 # Of the tool-call ids only the header rules are judged here (the others are
 # test_chat_stream_tool_calls' business): declare only what the checks below look at.
-@pytest.mark.requirements(*STREAM_IDS, "chat.stream.tool-call-header-once", "chat.stream.tool-call-distinct",
-                          "chat.stream.tool-call-equals-nonstream", *SERVED_IDS)
+@pytest.mark.requirements(*STREAM_IDS, "chat.stream.tool-call-header-once", "chat.stream.tool-call-type-once",
+                          "chat.stream.tool-call-distinct", "chat.stream.tool-call-equals-nonstream", *SERVED_IDS)
 def test_chat_stream_tool_calls_equal_nonstream(transport: Transport, models: Mapping[str, str],
                                                 settings: Settings, verdict: VerdictRecorder) -> None:
     """On a deterministic target the joined streamed tool calls equal message.tool_calls."""

@@ -47,7 +47,7 @@ import difflib
 import math
 import sys
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace  # replace: issue 19 (s6)
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -257,6 +257,8 @@ class Settings:
     profile: str = "full"
     allow_writes: bool = False
     matrix: Matrix = Matrix()
+    # issue 19 (s6): the raw [model_rules] tables, validated by conformance.model_rules
+    model_rules: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
     def secrets(self) -> tuple[str, ...]:
@@ -486,6 +488,8 @@ def _flatten_file(file: Mapping[str, object], file_name: str | None) -> dict[str
     sections = {name.partition(".")[0] for name in allowed}
     flat: dict[str, object] = {}
     for section, table in file.items():
+        if section == "model_rules" and isinstance(table, Mapping):  # issue 19 (s6): kept raw by resolve()
+            continue
         if not isinstance(table, Mapping):
             if section in sections:
                 # the value is not echoed: `keys = "sk-..."` would put a key in the message
@@ -597,7 +601,9 @@ def resolve(
         raise ConfigError(f"target.features: unknown capability {unknown[0]!r} from {where}; "
                           f"known: {', '.join(sorted(known))}")
     _check_feature_prerequisites(features, values, sources, file_name)
-    return _build(values, sources)
+    rules = file.get("model_rules")  # issue 19 (s6): validated by conformance.model_rules.parse_rules
+    raw = dict(rules) if isinstance(rules, Mapping) else {}  # issue 19 (s6)
+    return replace(_build(values, sources), model_rules=MappingProxyType(raw))  # issue 19 (s6)
 
 
 #: Declared features that cannot be tested without these settings.

@@ -35,6 +35,8 @@ from conformance.html_summary import write_summary
 from conformance.ledger import Ledger, billable_count
 from conformance.model import Level, printable
 from conformance.model_matrix import baselined_for, expand_baseline
+from conformance.model_rules_run import MARKER as RULES_MARKER  # issue 19 (s6)
+from conformance.model_rules_run import gate_reason, report_rules  # issue 19 (s6)
 from conformance.recorder import VerdictRecorder
 from conformance.report import (
     RunFacts,
@@ -149,6 +151,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "feature(*names): features the target must declare, else the test is NOT_SUPPORTED"
     )
+    config.addinivalue_line(  # issue 19 (s6)
+        "markers", f"{RULES_MARKER}(*params, capability): the parameters a test is about (model rules)")
     cli = {name: _option(config, name) for name, _ in _OPTIONS}
     try:
         catalogue = load_catalogue()
@@ -270,6 +274,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         reason = f"{_NOT_SUPPORTED_PREFIX}: the target does not declare {', '.join(missing)}"
     elif WRITES_FEATURE in needed and not state.settings.allow_writes:
         reason = f"{_NOT_SUPPORTED_PREFIX}: writes are off (run with --allow-writes)"
+    elif (ruled := gate_reason([{"args": m.args, "kwargs": m.kwargs} for m in item.iter_markers(RULES_MARKER)],
+                               state.settings, state.ledger)) is not None:  # issue 19 (s6)
+        reason = f"{_NOT_SUPPORTED_PREFIX}: {ruled}"  # issue 19 (s6)
     if reason is not None:
         item.stash[NOT_SUPPORTED] = reason
         pytest.skip(reason)
@@ -513,6 +520,7 @@ class RunHooks:
         state.summary = [
             *([state.stopped.message, "no test was run"] if state.stopped else terminal_summary(results, facts)),
             *platform_lines,
+            *report_rules(report_dir, state.settings, state.ledger),  # issue 19 (s6)
             *_cost_lines(facts),
             f"reports: {report_dir} (written in {written:.2f} s)",
         ]

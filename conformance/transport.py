@@ -75,6 +75,8 @@ from conformance.errors import (
 )
 from conformance.ledger import Ledger, OperationKey, operation_of
 from conformance.model import REDACTED, Exchange
+from conformance.model_rules import adapt  # issue 19 (s6)
+from conformance.model_rules_run import active_rules  # issue 19 (s6)
 from conformance.sse import SSEParser, parse_sse
 
 __all__ = ["DEFAULT", "Redactor", "Transport", "replay_safe", "retry_delay"]
@@ -214,6 +216,7 @@ class Transport:
         self._history: deque[Exchange] = deque(maxlen=history_size)
         self._ledger = ledger if ledger is not None else Ledger.memory(max_requests=settings.budgets.max_requests)
         self.scripted = scripted
+        self._rules = active_rules(settings, self._ledger)  # issue 19 (s6): per-model parameter rules
 
     @property
     def base_url(self) -> str:
@@ -251,6 +254,7 @@ class Transport:
         ``Bearer <string>``; an ``Authorization`` in ``headers`` wins over all of these.
         ``scripted``: True keeps this request out of the breakers (default `scripted`).
         """
+        json = adapt(json, self._rules) if self._rules and isinstance(json, dict) else json  # issue 19 (s6)
         body = {"json": json, "content": content, "data": data, "files": files}
         return self._guarded(
             OperationKey(operation_of(method, path), False), scripted,
@@ -267,6 +271,7 @@ class Transport:
         ``Exchange.sse`` is the transcript when the response is ``text/event-stream``, else
         ``None``; ``Exchange.body`` always holds the bytes that arrived.
         """
+        json = adapt(json, self._rules) if self._rules and isinstance(json, dict) else json  # issue 19 (s6)
         return self._guarded(
             OperationKey(operation_of(method, path), True), scripted,
             lambda: self._exchange(method, self._base + path, {"json": json}, headers, key, retry_429,

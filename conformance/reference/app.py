@@ -43,6 +43,7 @@ from conformance.reference.http_errors import (
     unknown_path,
 )
 from conformance.reference.keys import KeyRing, KeyState, RateLimiter
+from conformance.reference.model_rules import enforce as enforce_model_rules  # issue 19 (s6)
 from conformance.reference.operations import (
     ROUTES,
     Call,
@@ -222,6 +223,8 @@ class Gateway:
             return await forward_or_passthrough(self.relay, op.path, body, key, faults)
         if op.capability is not None:
             model = self._check_model(op, body, state, faults)
+            if op.path == "/chat/completions":
+                enforce_model_rules(model, body)  # issue 19 (s6): the reasoning model's parameter rules
             scoped = self.config.faults_of_model(model)
             if scoped:
                 faults = FaultSet(faults.names | scoped)

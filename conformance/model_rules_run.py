@@ -45,11 +45,11 @@ def learn_rules(probe: Transport, settings: Settings, ledger: Ledger | None) -> 
     """Probe the run's chat model; record learned rules in ``ledger``; one report line per model.
 
     Nothing is learned for a model the target file already declares (the declaration wins),
-    or when no chat model is configured.
+    or when the target declares no chat (feature ``chat`` and a chat model).
     """
     model = settings.models.get("chat")
     declared = parse_rules(settings.model_rules)
-    if model is None or model in declared:
+    if model is None or "chat" not in settings.features or model in declared:
         return []
     body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": "Say OK."}],
                             "max_tokens": settings.budgets.max_tokens, "temperature": 0}

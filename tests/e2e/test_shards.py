@@ -1,6 +1,7 @@
 """One run against a target versus the same run as 3 shards plus `merge`: identical verdicts.
 
-Request counts must agree too, apart from each shard's own preflight (one GET /models).
+Request counts must agree too, apart from each shard's own preflight (GET /models and one
+model-rule probe, D73).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def test_three_shards_merge_to_the_unsharded_run(tmp_path: Path) -> None:
     assert three["profiles"] == one["profiles"]
     facts = json.loads((tmp_path / "merged" / "merge.json").read_text())
     assert facts["requests_sent"] == one["run"]["requests_sent"]  # type: ignore[index]
-    assert facts["preflight_requests"] == 3
+    assert facts["preflight_requests"] == 6   # per shard: GET /models and the model-rule probe (D73)
     assert all(s["tests"] > 0 for s in facts["shards"])
     assert (tmp_path / "merged" / "junit.xml").read_text().count("<testcase") == sum(
         (tmp_path / f"s{k}" / "junit.xml").read_text().count("<testcase") for k in (1, 2, 3))

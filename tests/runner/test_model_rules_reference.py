@@ -21,7 +21,7 @@ CHAT = {"messages": [{"role": "user", "content": "Say OK."}], "model": REASONING
 
 def _settings(url: str, **changes: object) -> Settings:
     settings = Settings(base_url=url, api_key=DEFAULT_API_KEY, budgets=Budgets(max_requests=20),
-                        models=MappingProxyType({"chat": REASONING_MODEL}))
+                        models=MappingProxyType({"chat": REASONING_MODEL}), features=frozenset({"chat"}))
     return replace(settings, **changes)  # type: ignore[arg-type]
 
 

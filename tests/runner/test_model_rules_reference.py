@@ -63,3 +63,12 @@ def test_declared_rules_need_no_learning() -> None:
             answered = transport.request("POST", "/chat/completions", json={**CHAT, "max_tokens": 16})
         assert answered.status == 200
         assert json.loads(answered.request_body or b"{}")["max_completion_tokens"] == 32
+
+
+def test_a_declared_refusal_makes_the_test_of_that_parameter_not_supported() -> None:
+    about = [{"args": ("response_format",), "kwargs": {"capability": "images"}}]
+    plain = Settings(base_url="http://127.0.0.1:9/v1", models=MappingProxyType({"images": "img-1"}))
+    assert gate_reason(about, plain, None) is None          # undeclared: the MUST stands (D69)
+    declared = replace(plain, model_rules=MappingProxyType({"img-1": {"refuses": ["response_format"]}}))
+    reason = gate_reason(about, declared, None)
+    assert reason is not None and "img-1 does not take response_format" in reason

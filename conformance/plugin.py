@@ -36,7 +36,7 @@ from conformance.ledger import Ledger, billable_count
 from conformance.model import Level, printable
 from conformance.model_matrix import baselined_for, expand_baseline
 from conformance.model_rules_run import MARKER as RULES_MARKER  # issue 19 (s6)
-from conformance.model_rules_run import gate_reason, report_rules  # issue 19 (s6)
+from conformance.model_rules_run import active_rules, gate_reason, report_rules  # issue 19 (s6)
 from conformance.recorder import VerdictRecorder
 from conformance.report import (
     RunFacts,
@@ -159,6 +159,7 @@ def pytest_configure(config: pytest.Config) -> None:
         given = {k: v for k, v in cli.items() if v is not None}
         settings = resolve_settings({**given, **model_options(config.getoption("nexhina_model") or [])},
                                     os.environ)
+        active_rules(settings, None)  # issue 19 (s6): a bad [model_rules] table is a usage error
         dry_run_of = settings.base_url or "the embedded reference" if config.getoption("nexhina_dry_run") else None
         if dry_run_of is not None:
             settings = dry_run_settings(settings)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from conformance.errors import TransportError
 from conformance.model_rules import ModelRules, adapt, from_json, learn, parse_rules, to_json, unsupported_reason
 
 if TYPE_CHECKING:
@@ -44,7 +45,8 @@ def active_rules(settings: Settings, ledger: Ledger | None) -> dict[str, ModelRu
 def learn_rules(probe: Transport, settings: Settings, ledger: Ledger | None) -> list[str]:
     """Probe the run's chat model; record learned rules in ``ledger``; one report line per model.
 
-    Nothing is learned for a model the target file already declares (the declaration wins),
+    A probe without an answer (timeout, refused, budget) ends the learning without stopping
+    the run. Nothing is learned for a model the target file already declares (the declaration wins),
     or when the target declares no chat (feature ``chat`` and a chat model).
     """
     model = settings.models.get("chat")
@@ -56,7 +58,10 @@ def learn_rules(probe: Transport, settings: Settings, ledger: Ledger | None) -> 
     learned: ModelRules | None = None
     for _ in range(MAX_PROBES):
         sent = adapt(body, {model: learned}) if learned is not None else body
-        exchange = probe.request("POST", "/chat/completions", json=sent)
+        try:
+            exchange = probe.request("POST", "/chat/completions", json=sent)
+        except TransportError:
+            break                # no answer to the probe: nothing learned; the tests will say more
         if exchange.status != 400:
             break
         try:

@@ -72,3 +72,11 @@ def test_a_declared_refusal_makes_the_test_of_that_parameter_not_supported() -> 
     declared = replace(plain, model_rules=MappingProxyType({"img-1": {"refuses": ["response_format"]}}))
     reason = gate_reason(about, declared, None)
     assert reason is not None and "img-1 does not take response_format" in reason
+
+
+def test_a_target_without_rules_costs_one_probe_and_learns_nothing() -> None:
+    with running_reference(ReferenceConfig()) as url:
+        settings = _settings(url, models=MappingProxyType({"chat": "ref-chat"}))
+        ledger = Ledger.memory(max_requests=20)
+        assert preflight(settings, ledger=ledger) is None
+    assert ledger.preflight_requests() == 2 and ledger.model_rules() == {}

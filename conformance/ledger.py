@@ -1,6 +1,7 @@
 """The run ledger: state one run shares across its xdist workers, behind a file lock.
 
-Owns the whole-run request budget, the count of requests per operation, the run's deadline
+Owns the whole-run request budget, the model rules the preflight learned (issue 19),
+the count of requests per operation, the run's deadline
 and the circuit breakers per (operation, streamed or not). The controller creates the ledger
 file in a run directory before any test; workers open the same file (its path travels in the
 xdist ``workerinput``). Every update takes an exclusive ``fcntl`` lock on the file, reads the
@@ -154,6 +155,29 @@ class Ledger:
         with self._locked(write=False) as state:
             copy: dict[str, Any] = json.loads(json.dumps(state))
         return copy
+
+    # ------------------------------------------------------------------ shared model rules
+
+    def set_model_rules(self, rules: Mapping[str, Any]) -> None:
+        """Record the model rules the preflight learned (JSON, `conformance.model_rules.to_json`)."""
+        with self._locked() as state:
+            state["model_rules"] = dict(rules)
+
+    def set_preflight_requests(self, count: int) -> None:
+        """Record how many requests the preflight sent (its probes included)."""
+        with self._locked() as state:
+            state["preflight_requests"] = count
+
+    def preflight_requests(self) -> int:
+        """How many requests the preflight sent (0 before it ran)."""
+        with self._locked(write=False) as state:
+            return int(state.get("preflight_requests", 0))
+
+    def model_rules(self) -> dict[str, Any]:
+        """The model rules the preflight learned (empty when it learned none)."""
+        with self._locked(write=False) as state:
+            found: dict[str, Any] = json.loads(json.dumps(state.get("model_rules", {})))
+        return found
 
     # ------------------------------------------------------------------ budget and deadline
 

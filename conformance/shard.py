@@ -195,8 +195,15 @@ class ShardHooks:
             "tests": self.mine,
             "baseline": self.baseline,
             "requests_sent": state.requests_sent,
-            "preflight_requests": 1 if state.settings.base_url is not None else 0,
+            "preflight_requests": _preflight_requests(state),  # issue 19 (s6): the model-rule probes too
             "records": self.records,
         }
         (directory / SHARD_FILE).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
         return result
+
+
+def _preflight_requests(state: Any) -> int:
+    """The requests the run's preflight sent (GET /models and the model-rule probes; issue 19)."""
+    if state.settings.base_url is None:
+        return 0
+    return state.ledger.preflight_requests() if state.ledger is not None else 1

@@ -23,6 +23,7 @@ from conformance.config import (
 )
 from conformance.errors import ConfigError, ConnectError, TransportError, TransportTimeout
 from conformance.ledger import Ledger
+from conformance.model_rules_run import learn_rules  # issue 19 (s6)
 from conformance.transport import Transport
 from conformance.upstream.server import Upstream
 
@@ -275,6 +276,10 @@ def preflight(settings: Settings, *, ledger: Ledger | None = None) -> PreflightF
     with Transport(settings, ledger=ledger, scripted=True) as probe:
         try:
             exchange = probe.request("GET", "/models")
+            if exchange.status is not None and exchange.status not in (401, 403):  # issue 19 (s6): learn model rules
+                learn_rules(probe, settings, ledger)
+            if ledger is not None:  # issue 19 (s6): the probes count as preflight requests
+                ledger.set_preflight_requests(probe.sent)
         except (ConnectError, TransportTimeout) as exc:
             return PreflightFailure(f"nexhina-conformance: cannot reach the target {settings.base_url}: {exc}", 3)
         except TransportError as exc:

@@ -7,6 +7,7 @@ masked), the ``api_key_env`` indirection, feature prerequisites, and reading a t
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import sys
 from collections.abc import Collection, Mapping
@@ -80,6 +81,8 @@ def _flatten_file(file: Mapping[str, object], file_name: str | None) -> dict[str
     sections = {name.partition(".")[0] for name in allowed}
     flat: dict[str, object] = {}
     for section, table in file.items():
+        if section == "model_rules" and isinstance(table, Mapping):
+            continue  # kept raw by resolve(), validated by conformance.model_rules (D72)
         if not isinstance(table, Mapping):
             if section in sections:
                 # the value is not echoed: `keys = "sk-..."` would put a key in the message
@@ -206,7 +209,9 @@ def resolve(
         raise ConfigError(f"target.features: unknown capability {unknown[0]!r} from {where}; "
                           f"known: {', '.join(sorted(known))}")
     _check_feature_prerequisites(features, values, sources, file_name)
-    return _build(values, sources)
+    rules = file.get("model_rules")
+    raw = dict(rules) if isinstance(rules, Mapping) else {}
+    return dataclasses.replace(_build(values, sources), model_rules=MappingProxyType(raw))
 
 
 def _check_feature_prerequisites(

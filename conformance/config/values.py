@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from conformance.model import REDACTED
 
@@ -174,6 +175,8 @@ class Settings:
     profile: str = "full"
     allow_writes: bool = False
     matrix: Matrix = Matrix()
+    #: The raw [model_rules] tables of the target file, validated by conformance.model_rules (D72).
+    model_rules: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     sources: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), repr=False)
 
     def secrets(self) -> tuple[str, ...]:

@@ -18,6 +18,8 @@ from conformance import __version__, shard
 from conformance.baseline import load_baseline
 from conformance.errors import ConformanceError
 from conformance.ledger import Ledger
+from conformance.model_rules_run import MARKER as RULES_MARKER
+from conformance.model_rules_run import active_rules
 from conformance.plugin.session import RunHooks
 from conformance.plugin.state import LEDGER_INPUT, STATE, RunState, ini_value, option
 from conformance.plugin_keys import SETTINGS
@@ -56,6 +58,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Register markers and resolve the target settings (a bad value is a usage error)."""
     config.addinivalue_line(
+        "markers", f"{RULES_MARKER}(*params, capability): the parameters a test is about (model rules)")
+    config.addinivalue_line(
         "markers", "requirements(*ids): the catalogue requirement ids this test may report"
     )
     config.addinivalue_line(
@@ -69,6 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
         ini = {name: v for name, _ in OPTIONS if (v := ini_value(config, name)) is not None}
         settings = resolve_settings({**given, **model_options(config.getoption("nexhina_model") or [])},
                                     os.environ, ini)
+        active_rules(settings, None)   # a bad [model_rules] table is a usage error
         dry_run_of = settings.base_url or "the embedded reference" if config.getoption("nexhina_dry_run") else None
         if dry_run_of is not None:
             settings = dry_run_settings(settings)

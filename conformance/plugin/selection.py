@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.model_rules_run import MARKER as RULES_MARKER
+from conformance.model_rules_run import gate_reason
 from conformance.plugin.state import (
     NOT_RUN,
     NOT_RUN_PREFIX,
@@ -78,6 +80,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         reason = f"{NOT_SUPPORTED_PREFIX}: the target does not declare {', '.join(missing)}"
     elif WRITES_FEATURE in needed and not state.settings.allow_writes:
         reason = f"{NOT_SUPPORTED_PREFIX}: writes are off (run with --allow-writes)"
+    elif (ruled := gate_reason([{"args": m.args, "kwargs": m.kwargs} for m in item.iter_markers(RULES_MARKER)],
+                               state.settings, state.ledger)) is not None:
+        reason = f"{NOT_SUPPORTED_PREFIX}: {ruled}"   # the declared model does not take it (D72)
     if reason is not None:
         item.stash[NOT_SUPPORTED] = reason
         pytest.skip(reason)

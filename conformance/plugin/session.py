@@ -17,6 +17,7 @@ from conformance.allure_requirements import write_requirement_results
 from conformance.artefacts import copy_decisions
 from conformance.html_summary import write_summary
 from conformance.model_matrix import expand_baseline
+from conformance.model_rules_run import report_rules
 from conformance.plugin.reports import cost_lines, run_facts, stopped_summary, write_platform_runs
 from conformance.plugin.state import (
     LEDGER_INPUT,
@@ -129,6 +130,7 @@ class RunHooks:
             *([state.stopped.message, "no test was run"] if state.stopped else terminal_summary(results, facts)),
             *platform_lines,
             *note_lines(report_dir),  # the relay's allowed rewrites and computed usage (D104)
+            *report_rules(report_dir, state.settings, state.ledger),  # the models' parameter rules (D72)
             *cost_lines(facts),
             f"reports: {report_dir} (written in {written:.2f} s)",
         ]

@@ -45,6 +45,7 @@ from conformance.reference.http_errors import (
 from conformance.reference.keys import KeyRing, KeyState, RateLimiter
 from conformance.reference.lifespan import closing_lifespan  # s7
 from conformance.reference.metering import Record, meter  # s7
+from conformance.reference.model_rules import enforce as enforce_model_rules
 from conformance.reference.operations import (
     ROUTES,
     Call,
@@ -228,6 +229,8 @@ class Gateway:
             return meter(relayed, self._recorder(token, str(body.get("model", "")), faults))  # s7: D100
         if op.capability is not None:
             model = self._check_model(op, body, state, faults)
+            if op.path == "/chat/completions":
+                enforce_model_rules(model, body)  # issue 19 (s6): the reasoning model's parameter rules
             scoped = self.config.faults_of_model(model)
             if scoped:
                 faults = FaultSet(faults.names | scoped)

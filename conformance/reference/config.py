@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from conformance.errors import ConfigError
 from conformance.reference.faultset import NO_FAULTS, FaultSet
+from conformance.reference.model_rules import REASONING_MODEL
 from conformance.reference.models import MODELS, variants
 
 DEFAULT_API_KEY = "sk-nexhina-reference"
@@ -57,6 +58,8 @@ class ReferenceConfig:
         upstream_url: relay mode: the upstream base URL relay models are forwarded to.
         channel_key: the key sent to the upstream (never a client key).
         relay_timeout: the declared upstream timeout; a slower upstream gets 504.
+        ruled_models: chat also serves ``model_rules.REASONING_MODEL``, a model with
+            parameter rules (issue 19); off by default (``GET /models`` is unchanged).
 
     The keys are left out of ``repr`` so that a user-chosen key never reaches a log.
     """
@@ -81,6 +84,7 @@ class ReferenceConfig:
     upstream_url: str | None = None
     channel_key: str = field(default=DEFAULT_CHANNEL_KEY, repr=False)
     relay_timeout: float = DEFAULT_RELAY_TIMEOUT
+    ruled_models: bool = False
 
     def __post_init__(self) -> None:
         keys = self.keys_by_role()
@@ -114,7 +118,8 @@ class ReferenceConfig:
 
     def models_for(self, capability: str) -> list[str]:
         """The models that serve ``capability`` (the first is its default)."""
-        return variants(capability, self.models_per_capability)
+        served = variants(capability, self.models_per_capability)
+        return [*served, REASONING_MODEL] if self.ruled_models and capability == "chat" else served
 
     def model_ids(self) -> list[str]:
         """The distinct model ids this gateway serves, sorted (what ``GET /models`` lists)."""

@@ -93,6 +93,7 @@ def test_chat_minimal_request(transport: Transport, models: Mapping[str, str], s
 
 @pytest.mark.feature("chat", "chat.limits")
 @pytest.mark.requirements("chat.max-tokens-length", "chat.response.schema", *SERVED_IDS)
+@pytest.mark.about_parameter("max_tokens", capability="chat")
 def test_chat_max_tokens_length(transport: Transport, models: Mapping[str, str], verdict: VerdictRecorder) -> None:
     """max_tokens 1 on a long answer reports finish_reason "length"."""
     body = {"model": models["chat"], "max_tokens": 1,
@@ -209,6 +210,7 @@ RESPONSE_FORMATS = [
 
 @pytest.mark.feature("chat", "chat.response-format")
 @pytest.mark.requirements("chat.response.schema", *SERVED_IDS)
+@pytest.mark.about_parameter("response_format", capability="chat")
 @pytest.mark.parametrize(("response_format", "schema"), RESPONSE_FORMATS)
 def test_chat_response_format(transport: Transport, models: Mapping[str, str], settings: Settings,
                               verdict: VerdictRecorder, response_format: dict[str, Any],

@@ -57,6 +57,7 @@ def _generate(transport: Transport, models: Mapping[str, str], response_format: 
 
 @pytest.mark.feature("images")
 @pytest.mark.requirements("images.b64-json-image", "images.n", *SHAPE_IDS, *SERVED_IDS)
+@pytest.mark.about_parameter("response_format", capability="images")
 def test_images_b64_json(transport: Transport, models: Mapping[str, str], verdict: VerdictRecorder) -> None:
     """response_format b64_json: one image whose base64 decodes to PNG, JPEG or WebP."""
     ex = _generate(transport, models, "b64_json")
@@ -68,6 +69,7 @@ def test_images_b64_json(transport: Transport, models: Mapping[str, str], verdic
 
 @pytest.mark.feature("images", "images.url")
 @pytest.mark.requirements("images.url-fetchable", *SHAPE_IDS, *SERVED_IDS)
+@pytest.mark.about_parameter("response_format", capability="images")
 def test_images_url(transport: Transport, models: Mapping[str, str], verdict: VerdictRecorder) -> None:
     """response_format url: an absolute URL that fetches as an image."""
     ex = _generate(transport, models, "url")

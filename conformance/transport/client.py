@@ -30,6 +30,8 @@ from conformance.errors import (
 )
 from conformance.ledger import Ledger, OperationKey, operation_of
 from conformance.model import Exchange
+from conformance.model_rules import adapt
+from conformance.model_rules_run import active_rules
 from conformance.sse import SSEParser, parse_sse
 from conformance.transport.body import is_event_stream, read_body
 from conformance.transport.breaker import guarded
@@ -79,6 +81,7 @@ class Transport:
         self._history: deque[Exchange] = deque(maxlen=history_size)
         self._ledger = ledger if ledger is not None else Ledger.memory(max_requests=settings.budgets.max_requests)
         self.scripted = scripted
+        self._rules = active_rules(settings, self._ledger)  # issue 19 (s6): per-model parameter rules
 
     @property
     def base_url(self) -> str:
@@ -116,6 +119,7 @@ class Transport:
         ``Bearer <string>``; an ``Authorization`` in ``headers`` wins over all of these.
         ``scripted``: True keeps this request out of the breakers (default `scripted`).
         """
+        json = adapt(json, self._rules) if self._rules and isinstance(json, dict) else json  # issue 19 (s6)
         body = {"json": json, "content": content, "data": data, "files": files}
         return self._guarded(
             OperationKey(operation_of(method, path), False), scripted,
@@ -132,6 +136,7 @@ class Transport:
         ``Exchange.sse`` is the transcript when the response is ``text/event-stream``, else
         ``None``; ``Exchange.body`` always holds the bytes that arrived.
         """
+        json = adapt(json, self._rules) if self._rules and isinstance(json, dict) else json  # issue 19 (s6)
         return self._guarded(
             OperationKey(operation_of(method, path), True), scripted,
             lambda: self._exchange(method, self._base + path, {"json": json}, headers, key, retry_429,

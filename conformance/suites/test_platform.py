@@ -92,8 +92,10 @@ def test_platform_paging(platform_user: PlatformClient, run_calls: Calls, verdic
     ok = verdict.check(check_page(data_of(first), page=1, page_size=1, where="/api/log/self p=1"), exchange=first)
     ok = verdict.check(check_page(data_of(second), page=2, page_size=1, where="/api/log/self p=2"),
                        exchange=second) and ok
-    if ok and len(_served(run_calls[:2])) == 2:   # the two plain calls (the streamed one may come third)
-        total = data_of(first)["total"]
+    total = data_of(first).get("total") if ok else None
+    # Two different items need two logs: with the run's calls unlogged (platform.logs.calls'
+    # deviation, D26) there is nothing to page through, and disjointness is not judged.
+    if ok and len(_served(run_calls[:2])) == 2 and isinstance(total, int) and total >= 2:
         verdict.check(check_pages_disjoint(items_of(data_of(first)), items_of(data_of(second)), total,
                                            where="/api/log/self"), exchange=second)
 

@@ -66,6 +66,9 @@ def test_quota_and_failed_call() -> None:
     logs = [{"request_id": "a", "quota": 7}, {"request_id": "b", "quota": 3}, {"request_id": "c", "quota": 100}]
     assert p.check_quota_adds_up(logs, {"a", "b"}, 10, 20) == []
     assert p.check_quota_adds_up(logs, {"a", "b"}, 10, 10)
+    # A call without its log is platform.logs.calls' deviation: the sum is not judged (D26).
+    missing = p.check_quota_adds_up(logs, {"a", "z"}, 10, 10)
+    assert missing == [] and "platform.quota.adds-up" not in missing.judged
     assert p.check_failed_call_free(5, 5) == []
     assert p.check_failed_call_free(5, 12)
 

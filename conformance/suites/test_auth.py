@@ -114,24 +114,29 @@ def test_missing_key(
 
 
 @pytest.mark.requirements("auth.malformed-header", *CLIENT_ERROR_IDS)
-@pytest.mark.parametrize("variant", list(_MALFORMED))
 @pytest.mark.parametrize("op", _per_operation("auth"))
 def test_malformed_header(
     op: Operation,
-    variant: str,
     transport: Transport,
     models: Mapping[str, str],
     settings: Settings,
     verdict: VerdictRecorder,
 ) -> None:
-    """An empty or malformed Authorization header -> 401 with the envelope."""
-    value = _MALFORMED[variant].format(key=settings.api_key or _NO_KEY)
-    ex = minimal_request(op, models, settings).send(
-        transport, headers={"Authorization": value}, retry_429=False
-    )
-    if unrouted(op, ex, transport, models, settings):
-        return
-    verdict.check(check_client_error(ex, (401,), requirement="auth.malformed-header"), exchange=ex)
+    """Each empty or malformed Authorization header (`_MALFORMED`) -> 401 with the envelope.
+
+    The variants are independent: they go out together (``budgets.concurrency`` at once) and
+    each answer is judged on its own.
+    """
+    spec = minimal_request(op, models, settings)
+    values = [template.format(key=settings.api_key or _NO_KEY) for template in _MALFORMED.values()]
+    answers = transport.concurrently(*(
+        (lambda value=value: spec.send(transport, headers={"Authorization": value}, retry_429=False))
+        for value in values
+    ))
+    for ex in answers:
+        if unrouted(op, ex, transport, models, settings):
+            return
+        verdict.check(check_client_error(ex, (401,), requirement="auth.malformed-header"), exchange=ex)
 
 
 @pytest.mark.requirements("auth.unknown-key", "auth.unknown-key-code", *CLIENT_ERROR_IDS)

@@ -6,8 +6,11 @@ tests of each phase took (from junit.xml: the Schemathesis property tests versus
 suites) and the time the plugin took to write the reports. Prints a Markdown table.
 
 Targets: the embedded reference, and ``nexhina-conformance serve`` in a subprocess (with
-``--latency-ms`` for a slow, remote-like gateway; "with concurrency" runs use xdist workers).
-The same run compares against plain ``schemathesis run`` on the same spec, example count and
+``--latency-ms`` for a slow, remote-like gateway).
+"Sequential" sets ``budgets.concurrency = 1`` in the served target file (every request of a test
+after the other); "in-test concurrency" keeps the default (``budgets.concurrency = 4``: the
+independent requests of one test go out together, ``Transport.concurrently``); "-n 4" adds
+xdist workers on top. The same run compares against plain ``schemathesis run`` on the same spec, example count and
 seed against the same ``serve`` (the ratio is our full run over Schemathesis' wall time).
 ``--hostile`` adds one full run per hostile fault with the *default* timeouts (the issue's
 "ends within 3 minutes" bound).
@@ -37,8 +40,11 @@ CONFIGURATIONS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
     "full, serve": ((), ()),
     "core, serve": ((), ("--profile", "core")),
     "full, serve --latency-ms 300, sequential": (("--latency-ms", "300"), ()),
-    "full, serve --latency-ms 300, -n 4": (("--latency-ms", "300"), ("-n", "4")),
+    "full, serve --latency-ms 300, in-test concurrency": (("--latency-ms", "300"), ()),
+    "full, serve --latency-ms 300, in-test concurrency, -n 4": (("--latency-ms", "300"), ("-n", "4")),
 }
+#: Configurations that send every request of a test after the other (``budgets.concurrency = 1``).
+SEQUENTIAL: frozenset[str] = frozenset({"full, serve --latency-ms 300, sequential"})
 #: Hostile faults run with the default timeouts under ``--hostile``.
 HOSTILE: tuple[str, ...] = (
     "hostile:chat-no-answer", "chat.stream.framing@never-ends", "chat.stream.framing@stall",
@@ -76,6 +82,16 @@ def serving(options: Sequence[str], workdir: Path) -> Iterator[Path]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def sequential(target: Path) -> Path:
+    """A copy of a served target file with ``budgets.concurrency = 1`` (next to it)."""
+    text = target.read_text(encoding="utf-8")
+    if "[budgets]" not in text:
+        text += "\n[budgets]\n"
+    copy = target.with_name(target.stem + "-sequential.toml")
+    copy.write_text(text.replace("[budgets]", "[budgets]\nconcurrency = 1", 1), encoding="utf-8")
+    return copy
 
 
 def measure(name: str, args: Sequence[str], *, target: Path | None = None) -> Measurement:
@@ -183,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows.append(measure(name, run_options))
                 continue
             with serving(serve_options, workdir) as target:
+                if name in SEQUENTIAL:
+                    target = sequential(target)
                 rows.append(measure(name, run_options, target=target))
                 if name == "full, serve" and not args.no_schemathesis:
                     plain = measure_schemathesis(target)

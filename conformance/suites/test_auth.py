@@ -97,58 +97,55 @@ def test_valid_key(
     verdict.check(check_served(ex, requirement="auth.valid-key"), exchange=ex)
 
 
-@pytest.mark.requirements("auth.missing-key", *CLIENT_ERROR_IDS)
+@pytest.mark.requirements("auth.missing-key", "auth.unknown-key", "auth.unknown-key-code", *CLIENT_ERROR_IDS)
 @pytest.mark.parametrize("op", _per_operation("auth"))
-def test_missing_key(
+def test_missing_or_unknown_key(
     op: Operation,
     transport: Transport,
     models: Mapping[str, str],
     settings: Settings,
     verdict: VerdictRecorder,
 ) -> None:
-    """No Authorization header -> 401 with the envelope."""
-    ex = minimal_request(op, models, settings).send(transport, key=None, retry_429=False)
-    if unrouted(op, ex, transport, models, settings):
+    """No Authorization header -> 401 with the envelope; a well-formed unknown key -> 401 with
+    the envelope (SHOULD: code invalid_api_key). The two requests go out together."""
+    spec = minimal_request(op, models, settings)
+    missing, unknown = transport.concurrently(
+        lambda: spec.send(transport, key=None, retry_429=False),
+        lambda: spec.send(transport, key=UNKNOWN_KEY, retry_429=False),
+    )
+    if unrouted(op, missing, transport, models, settings):
         return
-    verdict.check(check_client_error(ex, (401,), requirement="auth.missing-key"), exchange=ex)
+    verdict.check(check_client_error(missing, (401,), requirement="auth.missing-key"), exchange=missing)
+    if unrouted(op, unknown, transport, models, settings):
+        return
+    verdict.check(check_client_error(unknown, (401,), requirement="auth.unknown-key"), exchange=unknown)
+    verdict.check(check_unknown_key_code(unknown), exchange=unknown)
 
 
 @pytest.mark.requirements("auth.malformed-header", *CLIENT_ERROR_IDS)
-@pytest.mark.parametrize("variant", list(_MALFORMED))
 @pytest.mark.parametrize("op", _per_operation("auth"))
 def test_malformed_header(
     op: Operation,
-    variant: str,
     transport: Transport,
     models: Mapping[str, str],
     settings: Settings,
     verdict: VerdictRecorder,
 ) -> None:
-    """An empty or malformed Authorization header -> 401 with the envelope."""
-    value = _MALFORMED[variant].format(key=settings.api_key or _NO_KEY)
-    ex = minimal_request(op, models, settings).send(
-        transport, headers={"Authorization": value}, retry_429=False
-    )
-    if unrouted(op, ex, transport, models, settings):
-        return
-    verdict.check(check_client_error(ex, (401,), requirement="auth.malformed-header"), exchange=ex)
+    """Each empty or malformed Authorization header (`_MALFORMED`) -> 401 with the envelope.
 
-
-@pytest.mark.requirements("auth.unknown-key", "auth.unknown-key-code", *CLIENT_ERROR_IDS)
-@pytest.mark.parametrize("op", _per_operation("auth"))
-def test_unknown_key(
-    op: Operation,
-    transport: Transport,
-    models: Mapping[str, str],
-    settings: Settings,
-    verdict: VerdictRecorder,
-) -> None:
-    """A well-formed unknown key -> 401 with the envelope (SHOULD: code invalid_api_key)."""
-    ex = minimal_request(op, models, settings).send(transport, key=UNKNOWN_KEY, retry_429=False)
-    if unrouted(op, ex, transport, models, settings):
-        return
-    verdict.check(check_client_error(ex, (401,), requirement="auth.unknown-key"), exchange=ex)
-    verdict.check(check_unknown_key_code(ex), exchange=ex)
+    The variants are independent: they go out together (``budgets.concurrency`` at once) and
+    each answer is judged on its own.
+    """
+    spec = minimal_request(op, models, settings)
+    values = [template.format(key=settings.api_key or _NO_KEY) for template in _MALFORMED.values()]
+    answers = transport.concurrently(*(
+        (lambda value=value: spec.send(transport, headers={"Authorization": value}, retry_429=False))
+        for value in values
+    ))
+    for ex in answers:
+        if unrouted(op, ex, transport, models, settings):
+            return
+        verdict.check(check_client_error(ex, (401,), requirement="auth.malformed-header"), exchange=ex)
 
 
 def _revoked_key_params() -> list[object]:

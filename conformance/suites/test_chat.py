@@ -27,10 +27,10 @@ from conformance.checks.chat import (
     check_tool_choice,
     check_tool_finish_reason,
 )
-from conformance.checks.errors import SERVED_IDS, check_served
-from conformance.checks.models import check_json_body
+from conformance.checks.errors import SERVED_IDS
 from conformance.config import Settings
 from conformance.model import Exchange
+from conformance.suites.answers import served_json
 from conformance.suites.samples import TIME_TOOL, WEATHER_TOOL
 
 if TYPE_CHECKING:
@@ -67,11 +67,10 @@ def _request(models: Mapping[str, str], settings: Settings, content: str, **extr
 
 def _served_json(verdict: VerdictRecorder, ex: Exchange, requirement: str) -> Any:
     """The decoded body of a served answer that passed the schema step, or None."""
-    if not verdict.check(check_served(ex, requirement=requirement), exchange=ex):
+    served = served_json(verdict, ex, requirement, schema="chat.response.schema")
+    if served is None:
         return None
-    if not verdict.check(check_json_body(ex, requirement="chat.response.schema"), exchange=ex):
-        return None
-    body = ex.json()
+    body = served.body
     verdict.check(check_chat_response_schema(body), exchange=ex)
     return body
 

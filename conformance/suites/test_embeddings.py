@@ -24,12 +24,11 @@ from conformance.checks.errors import (
     SERVED_IDS,
     check_client_error,
     check_envelope_part_of,
-    check_served,
     check_status,
 )
-from conformance.checks.models import check_json_body
 from conformance.config import Settings
 from conformance.model import Exchange
+from conformance.suites.answers import served_json
 
 if TYPE_CHECKING:
     from conformance.recorder import VerdictRecorder
@@ -46,11 +45,10 @@ DIMENSIONS = 8
 
 def _answer(verdict: VerdictRecorder, ex: Exchange, requirement: str, inputs: int) -> Any:
     """The decoded answer of a served request after the shape checks, or None."""
-    if not verdict.check(check_served(ex, requirement=requirement), exchange=ex):
+    served = served_json(verdict, ex, requirement, schema="embeddings.schema")
+    if served is None:
         return None
-    if not verdict.check(check_json_body(ex, requirement="embeddings.schema"), exchange=ex):
-        return None
-    body = ex.json()
+    body = served.body
     verdict.check(check_embeddings_schema(body), exchange=ex)
     verdict.check(check_one_per_input(body, inputs), exchange=ex)
     verdict.check(check_equal_dimensions(body), exchange=ex)

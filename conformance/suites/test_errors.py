@@ -65,23 +65,26 @@ _INVALID_BODY_IDS = (
 
 
 def _defect_params() -> list[object]:
-    """One case per (requirement, defect): the marks name that requirement and the feature."""
-    params: list[object] = []
+    """One case per operation with defects: its (requirement, defect) pairs, marks, feature."""
+    per_operation: dict[str, list[tuple[str, Defect]]] = {}
     for requirement in _INVALID_BODY_IDS:
         for defect in DEFECTS[requirement]:
-            op = operation(defect.operation_id)
-            params.append(
-                pytest.param(
-                    requirement,
-                    op,
-                    defect,
-                    id=f"{requirement.split('.', 1)[1]}-{op.operation_id}-{defect.label}",
-                    marks=[
-                        pytest.mark.feature("errors", op.feature),
-                        pytest.mark.requirements(requirement, *CLIENT_ERROR_IDS),
-                    ],
-                )
+            per_operation.setdefault(defect.operation_id, []).append((requirement, defect))
+    params: list[object] = []
+    for operation_id, defects in per_operation.items():
+        op = operation(operation_id)
+        requirements = dict.fromkeys(requirement for requirement, _ in defects)
+        params.append(
+            pytest.param(
+                op,
+                tuple(defects),
+                id=op.operation_id,
+                marks=[
+                    pytest.mark.feature("errors", op.feature),
+                    pytest.mark.requirements(*requirements, *CLIENT_ERROR_IDS),
+                ],
             )
+        )
     return params
 
 
@@ -91,20 +94,28 @@ def _ops(ops: tuple[Operation, ...]) -> list[object]:
     ]
 
 
-@pytest.mark.parametrize(("requirement", "op", "defect"), _defect_params())
+@pytest.mark.parametrize(("op", "defects"), _defect_params())
 def test_invalid_body_is_400(
-    requirement: str,
     op: Operation,
-    defect: Defect,
+    defects: tuple[tuple[str, Defect], ...],
     transport: Transport,
     models: Mapping[str, str],
     settings: Settings,
     verdict: VerdictRecorder,
 ) -> None:
-    """A body with one defect (a missing required field, a wrong type, a number out of range, an
-    unknown enum value) -> 400 with the envelope; 422 is a deviation."""
-    ex = defect.mutate(minimal_request(op, models, settings)).send(transport, retry_429=False)
-    verdict.check(check_client_error(ex, (400,), requirement=requirement), exchange=ex)
+    """Each body with one defect (a missing required field, a wrong type, a number out of range,
+    an unknown enum value) -> 400 with the envelope; 422 is a deviation.
+
+    The operation's defective requests are independent: they go out together
+    (``budgets.concurrency`` at once) and each answer is judged under its own requirement.
+    """
+    valid = minimal_request(op, models, settings)
+    mutated = [defect.mutate(valid) for _, defect in defects]
+    answers = transport.concurrently(*(
+        (lambda spec=spec: spec.send(transport, retry_429=False)) for spec in mutated
+    ))
+    for (requirement, _), ex in zip(defects, answers, strict=True):
+        verdict.check(check_client_error(ex, (400,), requirement=requirement), exchange=ex)
 
 
 def _malformed_json(spec: RequestSpec) -> bytes:

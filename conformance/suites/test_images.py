@@ -13,7 +13,6 @@ import pytest
 from conformance.checks.errors import (
     SERVED_IDS,
     check_envelope_part_of,
-    check_served,
     check_status,
 )
 from conformance.checks.images import (
@@ -26,8 +25,8 @@ from conformance.checks.images import (
     check_response_format,
     image_urls,
 )
-from conformance.checks.models import check_json_body
 from conformance.model import Exchange
+from conformance.suites.answers import served_json
 
 if TYPE_CHECKING:
     from conformance.recorder import VerdictRecorder
@@ -39,11 +38,10 @@ PROMPT = "A small red circle on a white background."
 
 def _answer(verdict: VerdictRecorder, ex: Exchange, requirement: str, response_format: str) -> Any:
     """The decoded answer of a served request after the shape checks, or None."""
-    if not verdict.check(check_served(ex, requirement=requirement), exchange=ex):
+    served = served_json(verdict, ex, requirement, schema="images.schema")
+    if served is None:
         return None
-    if not verdict.check(check_json_body(ex, requirement="images.schema"), exchange=ex):
-        return None
-    body = ex.json()
+    body = served.body
     verdict.check(check_images_schema(body), exchange=ex)
     verdict.check(check_response_format(body, response_format), exchange=ex)
     verdict.check(check_image_usage(body), exchange=ex)

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.checks.errors import CLIENT_ERROR_IDS, SERVED_IDS, check_client_error, check_served
-from conformance.checks.models import check_json_body
+from conformance.checks.errors import CLIENT_ERROR_IDS, SERVED_IDS, check_client_error
 from conformance.checks.rerank import (
     check_documents_echoed,
     check_indexes,
@@ -22,6 +21,7 @@ from conformance.checks.rerank import (
     check_sorted,
     check_usage,
 )
+from conformance.suites.answers import served_json
 
 if TYPE_CHECKING:
     from conformance.recorder import VerdictRecorder
@@ -39,11 +39,10 @@ def _rerank(transport: Transport, models: Mapping[str, str], verdict: VerdictRec
     if top_n is not None:
         body["top_n"] = top_n
     ex = transport.request("POST", "/rerank", json=body)
-    if not verdict.check(check_served(ex, requirement=requirement), exchange=ex):
+    served = served_json(verdict, ex, requirement, schema="rerank.schema")
+    if served is None:
         return None
-    if not verdict.check(check_json_body(ex, requirement="rerank.schema"), exchange=ex):
-        return None
-    answer = ex.json()
+    answer = served.body
     verdict.check(check_rerank_schema(answer), exchange=ex)
     verdict.check(check_sorted(answer), exchange=ex)
     verdict.check(check_indexes(answer, len(DOCUMENTS)), exchange=ex)

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.checks.errors import SERVED_IDS, check_served
-from conformance.checks.models import check_json_body
+from conformance.checks.errors import SERVED_IDS
 from conformance.checks.responses import (
     check_function_calls,
     check_response_invariants,
@@ -21,6 +20,7 @@ from conformance.checks.responses import (
 )
 from conformance.config import Settings
 from conformance.model import Exchange
+from conformance.suites.answers import served_json
 from conformance.suites.samples import WEATHER_TOOL, responses_tool
 
 if TYPE_CHECKING:
@@ -53,11 +53,10 @@ def _request(models: Mapping[str, str], settings: Settings, user_input: Any, **e
 
 def _answer(verdict: VerdictRecorder, ex: Exchange, requirement: str) -> Any:
     """The decoded, schema-checked and invariant-checked answer of a served request, or None."""
-    if not verdict.check(check_served(ex, requirement=requirement), exchange=ex):
+    served = served_json(verdict, ex, requirement, schema="responses.schema")
+    if served is None:
         return None
-    if not verdict.check(check_json_body(ex, requirement="responses.schema"), exchange=ex):
-        return None
-    body = ex.json()
+    body = served.body
     verdict.check(check_response_schema(body), exchange=ex)
     verdict.check(check_response_invariants(body), exchange=ex)
     return body

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from conformance.cli_servers import serve_command, upstream_command
 from conformance.report import new_report_dir
 from conformance.verdicts import ExitCode
 
@@ -120,13 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return _run(args)
         if args.command == "serve":
-            return _serve(args)
+            return serve_command(args)
         if args.command == "init":
             return _init(args)
         if args.command == "merge":
             return _merge(Path(args.out), [Path(d) for d in args.directories])
         if args.command == "upstream":
-            return _upstream(args)
+            return upstream_command(args)
         if args.command == "list":
             return _list(args.what)
         if args.command == "report":
@@ -251,47 +252,6 @@ def _cleanup(args: argparse.Namespace) -> int:
     return int(ExitCode.CONFORMANT)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from conformance.errors import ConfigError
-    from conformance.reference.server import serve
-
-    try:
-        latency = _operation_latency(args.operation_latency)
-    except ConfigError as exc:
-        _err(f"nexhina-conformance: {exc}")
-        return int(ExitCode.USAGE_ERROR)
-    serve(
-        host=args.host,
-        port=args.port,
-        api_key=args.api_key,
-        faults=tuple(args.fault),
-        write_target=args.write_target,
-        capabilities=[c.strip() for c in args.capabilities.split(",") if c.strip()] if args.capabilities else None,
-        models_per_capability=args.models_per_capability,
-        model_faults=[tuple(spec.split("=", 1)) for spec in args.model_fault if "=" in spec],
-        upstream_url=args.upstream,
-        on_ready=_out,
-        latency_ms=args.latency_ms,
-        operation_latency_ms=latency,
-    )
-    return 0
-
-
-def _operation_latency(items: Sequence[str]) -> dict[str, float]:
-    """``["/chat/completions=800"]`` -> ``{"/chat/completions": 800.0}``."""
-    from conformance.errors import ConfigError
-
-    latency: dict[str, float] = {}
-    for item in items:
-        path, _, ms = item.partition("=")
-        try:
-            latency[path.strip()] = float(ms)
-        except ValueError as exc:
-            raise ConfigError(
-                f"--operation-latency: expected PATH=MS such as /chat/completions=800, got {item!r}") from exc
-    return latency
-
-
 def _init(args: argparse.Namespace) -> int:
     from conformance.discover import discover, probe_settings, render_target_file
     from conformance.errors import ConformanceError
@@ -330,27 +290,6 @@ def _merge(out: Path, directories: list[Path]) -> int:
     for line in result.summary:
         _out(line)
     return int(result.code)
-
-
-def _upstream(args: argparse.Namespace) -> int:
-    from conformance.reference.config import DEFAULT_CHANNEL_KEY
-    from conformance.upstream.app import UPSTREAM_MODELS, UpstreamConfig
-    from conformance.upstream.markers import new_run_id
-    from conformance.upstream.server import serve_upstream
-
-    key = args.key or DEFAULT_CHANNEL_KEY
-    host = f"[{args.host}]" if ":" in args.host else args.host
-
-    def ready(url: str) -> None:
-        _out(f"scripted upstream: {url}")
-        _out(f"channel base URL: {url}   channel key: {key}")
-        _out(f"models: {', '.join(sorted(set(UPSTREAM_MODELS.values())))}")
-        listen = url.split("//", 1)[1].split("/", 1)[0]
-        _out(f"target file: [upstream] listen = \"{listen}\", key = <this key>; stop this "
-             "command before `run`, which starts its own upstream there")
-
-    serve_upstream(f"{host}:{args.port}", UpstreamConfig(key, new_run_id()), on_ready=ready)
-    return 0
 
 
 def _list(what: str) -> int:

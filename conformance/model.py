@@ -58,7 +58,24 @@ class Verdict(str, enum.Enum):
         return _RANK[self]
 
 
-class ExchangeOutcome(str, enum.Enum):
+class ValueEnum(str, enum.Enum):
+    """A ``str`` enum that prints, hashes and compares exactly like its plain value.
+
+    Closed sets of values (exchange outcomes, profiles) are enums, while files and code that
+    hold the plain strings keep working unchanged.
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __hash__(self) -> int:  # as the plain value's (Python 3.10 hashes the member's name)
+        return str.__hash__(self)
+
+    def __repr__(self) -> str:  # as the plain value's: outputs that show values stay unchanged
+        return repr(self.value)
+
+
+class ExchangeOutcome(ValueEnum):
     """How a response ended (``Exchange.outcome``); a ``str`` enum, equal to its plain value.
 
     ``complete``; ``deadline`` (the total bound cut it); ``stalled`` (read timeout mid-body);
@@ -72,15 +89,6 @@ class ExchangeOutcome(str, enum.Enum):
     DROPPED = "dropped"
     OVERSIZE = "oversize"
     NO_ANSWER = "no-answer"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __hash__(self) -> int:  # as the plain value's (Python 3.10 hashes the member's name)
-        return str.__hash__(self)
-
-    def __repr__(self) -> str:  # as the plain value's: outputs that show values stay unchanged
-        return repr(self.value)
 
 
 # NOT_SUPPORTED ranks lowest: a requirement that one test could not exercise (its operation is

@@ -10,9 +10,10 @@ layer may use it (a leaf like ``model``); a test pins `FEATURES` to the catalogu
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Collection, Iterable
 from typing import Final
+
+from conformance.model import ValueEnum
 
 __all__ = [
     "CORE_FEATURES",
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 
-class Profile(str, enum.Enum):
+class Profile(ValueEnum):
     """A profile of the run: ``core`` (what every gateway has) or ``full`` (every requirement).
 
     A ``str`` enum: ``Profile.CORE == "core"``, so code and files that hold the plain
@@ -34,15 +35,6 @@ class Profile(str, enum.Enum):
 
     CORE = "core"
     FULL = "full"
-
-    def __str__(self) -> str:
-        return self.value
-
-    def __hash__(self) -> int:  # as the plain value's (Python 3.10 hashes the member's name)
-        return str.__hash__(self)
-
-    def __repr__(self) -> str:  # as the plain value's: outputs that show values stay unchanged
-        return repr(self.value)
 
 
 #: Profile names, in report order.

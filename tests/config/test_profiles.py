@@ -42,11 +42,11 @@ def test_kept_in_core_needs_core_features_and_a_core_id() -> None:
 
 
 def test_profiles_imports_nothing_of_ours() -> None:
-    """A leaf every layer may use: it must not import any other module of the package."""
+    """A leaf every layer may use: it imports nothing of the package but the shared vocabulary."""
     import ast
     from pathlib import Path
 
     tree = ast.parse(Path(profiles.__file__).read_text(encoding="utf-8"))
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    assert not {name for name in imported if name.startswith("conformance")}
+    assert {name for name in imported if name.startswith("conformance")} <= {"conformance.model"}

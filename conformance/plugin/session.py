@@ -85,7 +85,9 @@ class RunHooks:
         if not state.records:
             return
         state.requests_sent += own_requests
-        self._conclude(session, exitstatus, stopped=stopped_summary(state.records))
+        stopped = (f"the run stopped before any test: {state.stopped.message}" if state.stopped is not None
+                   else stopped_summary(state.records))
+        self._conclude(session, exitstatus, stopped=stopped)
 
     def _conclude(self, session: pytest.Session, exitstatus: int, *, stopped: str | None) -> None:
         """Aggregate the records, write every report and set the session's exit code."""

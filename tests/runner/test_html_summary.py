@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from conformance.html_summary import area_counts, render_summary, write_summary
+from conformance.report import REPORT_SCHEMA_VERSION
 from tests.runner.test_allure_requirements import CURL, _report
 
 
@@ -14,7 +15,7 @@ def test_the_page_starts_with_versions_cost_and_the_matrix(tmp_path: Path) -> No
     path = write_summary(tmp_path, report)
     page = path.read_text()
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
-    assert "suite nexhina-conformance 0.1.0; spec 1.0.0; report schema 1" in page
+    assert f"suite nexhina-conformance 0.1.0; spec 1.0.0; report schema {REPORT_SCHEMA_VERSION}" in page
     assert "cost: 0 requests sent, 0 billable generation calls" in page
     assert 'id="models"' not in page   # no model matrix beside this report
     assert page.index('id="profiles"') < page.index('id="matrix"') < page.index("Needs attention")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from typing import Any, Final
 
 import httpx
@@ -118,14 +119,7 @@ class Relay:
             await self._send(path, outbound, headers, timeout)
         request = self._client.build_request("POST", self._base + path, json=outbound, headers=headers,
                                              timeout=httpx.Timeout(timeout, read=None))
-        try:
-            response = await asyncio.wait_for(self._client.send(request, stream=True), timeout)
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            raise ApiError(504, f"The upstream did not answer within {timeout:g} s.", "upstream_error",
-                           code="upstream_timeout") from exc
-        except httpx.HTTPError as exc:
-            raise ApiError(502, "The upstream could not be reached.", "upstream_error",
-                           code="upstream_unreachable") from exc
+        response = await _bounded(self._client.send(request, stream=True), timeout)
         if response.status_code >= 400:
             await response.aread()
             await response.aclose()
@@ -148,17 +142,8 @@ class Relay:
 
     async def _send(self, path: str, outbound: dict[str, Any], headers: dict[str, str],
                     timeout: float) -> httpx.Response:
-        try:
-            return await asyncio.wait_for(
-                self._client.post(self._base + path, json=outbound, headers=headers,
-                                  timeout=httpx.Timeout(timeout)),
-                timeout)
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            raise ApiError(504, f"The upstream did not answer within {timeout:g} s.", "upstream_error",
-                           code="upstream_timeout") from exc
-        except httpx.HTTPError as exc:
-            raise ApiError(502, "The upstream could not be reached.", "upstream_error",
-                           code="upstream_unreachable") from exc
+        return await _bounded(self._client.post(self._base + path, json=outbound, headers=headers,
+                                                timeout=httpx.Timeout(timeout)), timeout)
 
     def _error(self, status: int, payload: Any, retry_after: str | None, faults: FaultSet) -> ApiError:
         message, code = _upstream_error(payload)
@@ -249,3 +234,15 @@ def _upstream_error(payload: Any) -> tuple[str, str | None]:
         code = error.get("code")
         return str(error.get("message") or "The upstream failed."), code if isinstance(code, str) else None
     return "The upstream failed without an error envelope.", None
+
+
+async def _bounded(call: Awaitable[httpx.Response], timeout: float) -> httpx.Response:
+    """The upstream's answer within ``timeout``: 504 when it is slower, 502 when it cannot be reached."""
+    try:
+        return await asyncio.wait_for(call, timeout)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        raise ApiError(504, f"The upstream did not answer within {timeout:g} s.", "upstream_error",
+                       code="upstream_timeout") from exc
+    except httpx.HTTPError as exc:
+        raise ApiError(502, "The upstream could not be reached.", "upstream_error",
+                       code="upstream_unreachable") from exc

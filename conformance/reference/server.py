@@ -260,17 +260,26 @@ def _listen(host: str, port: int) -> socket.socket:
         loopback = False
     if not loopback:
         raise ConfigError(f"the reference gateway listens on loopback only (127.0.0.1, ::1, localhost), got {host!r}")
-    family = socket.AF_INET6 if ":" in resolved else socket.AF_INET
+    return bind_listener(resolved, port, what="the reference gateway")
+
+
+def bind_listener(host: str, port: int, *, what: str) -> socket.socket:
+    """A non-blocking TCP socket listening on ``host:port`` for a uvicorn server.
+
+    Raises:
+        ConfigError: the address cannot be bound (``what`` names the server in the message).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted connections only when
     # the listener says so, and without it every keep-alive answer waits ~40 ms (delayed ACK).
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((resolved, port))
+        sock.bind((host, port))
         sock.listen(128)
     except OSError as exc:
         sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc}") from exc
+        raise ConfigError(f"{what} cannot listen on {host}:{port}: {exc}") from exc
     sock.setblocking(False)
     return sock
 

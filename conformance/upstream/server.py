@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
-from conformance.errors import ConfigError
+from conformance.reference.server import bind_listener
 from conformance.upstream.app import UpstreamConfig, create_upstream_app
 from conformance.upstream.markers import MarkerFactory
 from conformance.upstream.records import RecordStore
@@ -87,17 +87,7 @@ def serve_upstream(listen: str, config: UpstreamConfig, *, on_ready: Callable[[s
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"the scripted upstream cannot listen on {host}:{port}: {exc}") from exc
-    sock.setblocking(False)
-    return sock
+    return bind_listener(host, port, what="the scripted upstream")
 
 
 def _url(sock: socket.socket) -> str:

@@ -55,11 +55,18 @@ def matrix() -> tuple[Row, ...]:
             args.append("--no-clean")
         procs.append((subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True), out))
     rows: list[Row] = []
-    for proc, out in procs:
-        _, err = proc.communicate(timeout=900)
-        assert proc.returncode == 0, err[-3000:]
-        rows += [Row(**r) for r in json.loads(out.read_text(encoding="utf-8"))]
-        out.unlink()
+    try:
+        for proc, out in procs:
+            _, err = proc.communicate(timeout=900)
+            assert proc.returncode == 0, err[-3000:]
+            rows += [Row(**r) for r in json.loads(out.read_text(encoding="utf-8"))]
+            out.unlink()
+    finally:
+        # A timeout or a failed shard must not leave the other shards running behind the session.
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     rows.sort(key=lambda r: r.fault)
     (OUT / "matrix.txt").write_text(table(rows) + "\n", encoding="utf-8")
     (OUT / "matrix.json").write_text(json.dumps([r.__dict__ for r in rows], indent=1) + "\n", encoding="utf-8")

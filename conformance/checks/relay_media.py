@@ -11,7 +11,6 @@ Pure: the suite hands in plain bytes, strings and mappings; evidence never shows
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,9 +32,8 @@ class FilePart:
     content: bytes
 
     def shown(self) -> str:
-        """The binary-safe rendering with the full sha256 (evidence never shows the bytes)."""
-        digest = hashlib.sha256(self.content).hexdigest()
-        return f"{binary_placeholder(self.content, self.content_type)} (sha256 {digest})"
+        """The binary-safe rendering: length, type and sha256 (evidence never shows the bytes)."""
+        return binary_placeholder(self.content, self.content_type)
 
 
 def media_type(content_type: str | None) -> str:
@@ -97,7 +95,7 @@ def _json(body: bytes) -> Any:
 
 def _shown(body: bytes, content_type: str) -> str:
     if is_binary(body, content_type):
-        return f"{binary_placeholder(body, content_type)} (sha256 {hashlib.sha256(body).hexdigest()})"
+        return binary_placeholder(body, content_type)
     return truncate(body.decode("utf-8", errors="replace"), 160)
 
 

@@ -28,7 +28,8 @@ from conformance.checks.relay_media import (
     check_media_answer,
     media_type,
 )
-from conformance.suites.relay_support import relay_notes  # noqa: F401 - fixture
+from conformance.relay_notes import rewrites_made
+from conformance.suites.relay_support import relay_media_notes  # noqa: F401 - fixture
 from conformance.suites.samples import tiny_wav
 from conformance.suites.test_relay import _model  # the one helper that names the relay models
 from conformance.upstream.records import UpstreamRecord
@@ -92,7 +93,7 @@ def _media_answer(verdict: VerdictRecorder, ex: Exchange, record: UpstreamRecord
 @pytest.mark.feature("relay.images")
 @pytest.mark.requirements("relay.forwarding.images")
 def test_relay_images(transport: Transport, settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
-                      relay_notes: list[str]) -> None:
+                      relay_media_notes: list[str]) -> None:
     """An image request: prompt, n, size, quality, style, response_format and user forwarded;
     the image data relayed unchanged."""
     marker = upstream.markers("answer")
@@ -103,12 +104,15 @@ def test_relay_images(transport: Transport, settings: Settings, upstream: Upstre
     record = _last(upstream, marker)
     verdict.check(check_forwarded(body, record.json() if record else None, requirement="relay.forwarding.images"),
                   exchange=ex)
+    if record is not None:
+        relay_media_notes.extend(f"images: {n}" for n in rewrites_made(body, record.json()))  # D104
     _media_answer(verdict, ex, record, "relay.forwarding.images")
 
 
 @pytest.mark.feature("relay.speech")
 @pytest.mark.requirements("relay.forwarding.speech", "relay.answer.speech")
-def test_relay_speech(transport: Transport, settings: Settings, upstream: Upstream, verdict: VerdictRecorder) -> None:
+def test_relay_speech(transport: Transport, settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
+                      relay_media_notes: list[str]) -> None:
     """A speech request: input, voice, instructions, response_format and speed forwarded; the
     upstream's audio reaches the client byte for byte with its Content-Type."""
     marker = upstream.markers("answer")
@@ -118,6 +122,8 @@ def test_relay_speech(transport: Transport, settings: Settings, upstream: Upstre
     record = _last(upstream, marker)
     verdict.check(check_forwarded(body, record.json() if record else None, requirement="relay.forwarding.speech"),
                   exchange=ex)
+    if record is not None:
+        relay_media_notes.extend(f"speech: {n}" for n in rewrites_made(body, record.json()))  # D104
     _media_answer(verdict, ex, record, "relay.answer.speech")
 
 
@@ -130,7 +136,7 @@ def _audio_cases() -> list[Any]:
 
 @pytest.mark.parametrize(("task", "fmt"), _audio_cases())
 def test_relay_audio_upload(transport: Transport, settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
-                            relay_notes: list[str], task: str, fmt: str) -> None:
+                            relay_media_notes: list[str], task: str, fmt: str) -> None:
     """A transcription or translation upload: every form field and the file's bytes, filename
     and content type reach the upstream; the transcript in the asked format reaches the client."""
     requirement = f"relay.forwarding.{task}"
@@ -146,9 +152,11 @@ def test_relay_audio_upload(transport: Transport, settings: Settings, upstream: 
     form = record.form if record is not None else None
     verdict.check(check_form_forwarded(fields, form.field_map() if form else None, requirement=requirement),
                   exchange=ex)
+    if form is not None:
+        relay_media_notes.extend(f"{task}: {n}" for n in rewrites_made(fields, form.field_map()))  # D104
     received = form.file if form is not None else None
     got = None if received is None else FilePart(received.filename, received.content_type, received.content)
     verdict.check(check_file_forwarded(sent, got, requirement=requirement), exchange=ex)
     if got is not None and media_type(got.content_type) == GENERIC_FILE_TYPE != sent.content_type:
-        relay_notes.append(f"{task}: the file's content type sent upstream as {GENERIC_FILE_TYPE}")  # D111
+        relay_media_notes.append(f"{task}: the file's content type sent upstream as {GENERIC_FILE_TYPE}")  # D111
     _media_answer(verdict, ex, record, requirement)

@@ -48,8 +48,8 @@ def test_changed_file_bytes_fail_with_both_digests_and_lengths_never_the_bytes()
     changed = FilePart(SENT.filename, SENT.content_type, WAV[:100])
     (violation,) = relay_media.check_file_forwarded(SENT, changed, requirement=REQ)
     assert violation.where == "upstream form file bytes"
-    assert hashlib.sha256(WAV).hexdigest() in violation.expected and f"{len(WAV)} bytes" in violation.expected
-    assert hashlib.sha256(WAV[:100]).hexdigest() in violation.actual and "100 bytes" in violation.actual
+    assert hashlib.sha256(WAV).hexdigest()[:12] in violation.expected and f"{len(WAV)} bytes" in violation.expected
+    assert hashlib.sha256(WAV[:100]).hexdigest()[:12] in violation.actual and "100 bytes" in violation.actual
     assert "RIFF" not in violation.expected + violation.actual and "<binary" in violation.actual
 
 
@@ -76,7 +76,7 @@ def test_truncated_audio_fails_without_showing_bytes() -> None:
     (violation,) = relay_media.check_media_answer(AUDIO, "audio/wav", AUDIO[:512], "audio/wav",
                                                   requirement="relay.answer.speech")
     assert violation.where == "body" and "512 bytes" in violation.actual
-    assert hashlib.sha256(AUDIO[:512]).hexdigest() in violation.actual and "WAVE" not in violation.actual
+    assert hashlib.sha256(AUDIO[:512]).hexdigest()[:12] in violation.actual and "WAVE" not in violation.actual
 
 
 def test_another_content_type_fails() -> None:

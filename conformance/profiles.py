@@ -50,7 +50,8 @@ FEATURES: Final[frozenset[str]] = CORE_FEATURES | frozenset({
     "body-limit", "chat.limits", "chat.n", "chat.response-format", "chat.stop", "chat.tools",
     "determinism", "embeddings", "images", "images.url", "moderation",
     "platform", "platform.admin", "platform.isolation", "platform.writes", "rate-limit",
-    "relay", "relay.embeddings", "relay.moderation", "relay.rerank", "relay.responses",
+    "relay", "relay.embeddings", "relay.images", "relay.moderation", "relay.rerank", "relay.responses",
+    "relay.speech", "relay.transcription", "relay.translation",
     "rerank", "responses", "responses.streaming", "video",
 })
 

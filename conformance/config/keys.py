@@ -42,8 +42,8 @@ FEATURE_CAPABILITY: Mapping[str, str] = MappingProxyType({
     "images": "images", "images.url": "images", "audio.speech": "speech",
     "audio.transcription": "transcription", "audio.translation": "translation", "video": "video",
     "rerank": "rerank",
-    "relay": "relay_chat", "relay.responses": "relay_responses", "relay.embeddings": "relay_embeddings",
-    "relay.moderation": "relay_moderation", "relay.rerank": "relay_rerank",
+    # ``relay`` relays chat; ``relay.<capability>`` each other relay capability (RELAY_CAPABILITIES).
+    "relay": "relay_chat", **{f"relay.{cap}": f"relay_{cap}" for cap in RELAY_CAPABILITIES if cap != "chat"},
 })
 
 
@@ -125,9 +125,6 @@ FEATURE_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "platform.isolation": ("platform.access_token", "platform.other_access_token"),
     "platform.admin": ("platform.access_token", "platform.admin_access_token"),
     "platform.writes": ("platform.access_token",),
-    "relay": ("upstream.listen", "upstream.key"),
-    "relay.responses": ("upstream.listen", "upstream.key"),
-    "relay.embeddings": ("upstream.listen", "upstream.key"),
-    "relay.moderation": ("upstream.listen", "upstream.key"),
-    "relay.rerank": ("upstream.listen", "upstream.key"),
+    **{feature: ("upstream.listen", "upstream.key") for feature in (
+        "relay", *(f"relay.{cap}" for cap in RELAY_CAPABILITIES if cap != "chat"))},
 })

@@ -19,7 +19,8 @@ CAPABILITIES: tuple[str, ...] = (
     "transcription", "translation", "video", "moderation", "rerank",
 )
 #: Capabilities a gateway routes to the scripted upstream: ``[models] relay_<capability>``.
-RELAY_CAPABILITIES: tuple[str, ...] = ("chat", "responses", "embeddings", "moderation", "rerank")
+RELAY_CAPABILITIES: tuple[str, ...] = ("chat", "responses", "embeddings", "moderation", "rerank",
+                                       "images", "speech", "transcription", "translation")
 SECRET_KEY_NAMES = ("disabled", "expired", "exhausted", "model_restricted", "rate_limited")
 
 

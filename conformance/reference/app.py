@@ -225,7 +225,7 @@ class Gateway:
         body, fields, upload = await self._parse(request, raw, op, faults)
         relay = self.channels.route(op.path, body, faults)  # s7: a store channel, else the configured relay (D103)
         if relay is not None:
-            relayed = await forward_or_passthrough(relay, op.path, body, key, faults)
+            relayed = await forward_or_passthrough(relay, op.path, body, key, faults, (fields, upload))
             return meter(relayed, self._recorder(token, str(body.get("model", "")), faults))  # s7: D100
         if op.capability is not None:
             model = self._check_model(op, body, state, faults)

@@ -2,7 +2,8 @@
 
 Owns ``Relay`` (its OWN outbound HTTP client, never the suite's transport), the relay model
 names and the relay faults. Relays chat (plain and streamed), Responses, embeddings,
-moderations and rerank. A request naming a relay model is forwarded to the upstream with
+moderations, rerank, images, speech, and transcriptions and translations (multipart, re-sent
+with the same parts: ``relay_media``). A request naming a relay model is forwarded to the upstream with
 the channel key and the model mapped (``RELAY_MODELS``); the upstream's answer reaches the
 client unchanged but for the model name, and upstream errors are mapped as new-api's relay
 does: 400 and 404 pass through with the upstream's message, a refused channel key becomes
@@ -25,23 +26,34 @@ from starlette.responses import Response, StreamingResponse
 from conformance.reference.api_error import ApiError
 from conformance.reference.faultset import FaultSet
 from conformance.reference.http_errors import HttpError, json_response
+from conformance.reference.operations import Upload
+from conformance.reference.relay_media import (
+    FORM_RELAYED,
+    MEDIA_FAULTS,
+    MEDIA_RELAYED,
+    binary_answer,
+    outbound_form,
+    outbound_media,
+)
 from conformance.reference.relay_stream import STREAM_FAULTS, relay_events
 
 #: Client-side model name -> the upstream model it maps to (the declared model mapping).
 RELAY_MODELS: Final[dict[str, str]] = {
     "relay-chat": "up-chat", "relay-embed": "up-embed", "relay-moderation": "up-moderation",
-    "relay-rerank": "up-rerank",
+    "relay-rerank": "up-rerank", "relay-images": "up-images", "relay-speech": "up-speech",
+    "relay-whisper": "up-whisper",
 }
 #: Capability -> relay model written to the target file as ``[models] relay_<capability>``.
 RELAY_CAPABILITIES: Final[dict[str, str]] = {
     "chat": "relay-chat", "responses": "relay-chat", "embeddings": "relay-embed",
-    "moderation": "relay-moderation", "rerank": "relay-rerank",
+    "moderation": "relay-moderation", "rerank": "relay-rerank", "images": "relay-images",
+    "speech": "relay-speech", "transcription": "relay-whisper", "translation": "relay-whisper",
 }
 #: Spec paths the relay forwards.
 #: How much later than declared the ``relay.errors.timeout`` fault gives up, seconds.
 _LATE: Final[float] = 0.8
 RELAYED_PATHS: Final[frozenset[str]] = frozenset(
-    {"/chat/completions", "/responses", "/embeddings", "/moderations", "/rerank"})
+    {"/chat/completions", "/responses", "/embeddings", "/moderations", "/rerank"}) | MEDIA_RELAYED
 
 FAULTS: Final[dict[str, str]] = {
     "relay.forwarding.chat": "chat: seed and stop are dropped on the way upstream",
@@ -61,6 +73,7 @@ FAULTS: Final[dict[str, str]] = {
     "relay.errors.timeout": "the relay really waits 0.8 s longer than its declared timeout (504 late)",
     "relay.concurrency": "answers of requests in flight together are swapped (one shared answer slot)",
     **STREAM_FAULTS,
+    **MEDIA_FAULTS,
 }
 
 
@@ -89,8 +102,14 @@ class Relay:
         """Whether a parsed request (spec path, JSON body) is one for the upstream."""
         return path in RELAYED_PATHS and body.get("model") in RELAY_MODELS
 
-    async def forward(self, path: str, body: dict[str, Any], client_key: str, faults: FaultSet) -> Response:
-        """Send ``body`` upstream and answer the client (raises ApiError/HttpError for errors)."""
+    async def forward(self, path: str, body: dict[str, Any], client_key: str, faults: FaultSet,
+                      form: tuple[dict[str, str], Upload | None] | None = None) -> Response:
+        """Send ``body`` upstream and answer the client (raises ApiError/HttpError for errors).
+
+        ``form``: a request's multipart text fields and upload; on a multipart path
+        (``FORM_RELAYED``) they are re-sent as multipart (``body`` then only routes it).
+        """
+        form = form if path in FORM_RELAYED else None
         outbound = _outbound(path, {**body, "model": self.models.get(str(body["model"]), body["model"])}, faults)
         headers = {"Authorization": f"Bearer {self._key}"}
         if faults.on("relay.key.client-key"):
@@ -100,10 +119,13 @@ class Relay:
         if outbound.get("stream") is True:
             return await self._stream(path, outbound, headers, timeout, attempts, faults, body.get("model"))
         for _ in range(attempts):
-            response = await self._send(path, outbound, headers, timeout)
+            response = await self._send(path, outbound, headers, timeout, form, faults)
         status, payload = response.status_code, _payload(response)
         if status >= 400:
             raise self._error(status, payload, response.headers.get("retry-after"), faults)
+        kind = response.headers.get("content-type", "")
+        if path in MEDIA_RELAYED and not kind.startswith("application/json"):
+            return binary_answer(path, response.content, kind, faults)   # speech audio, a text transcript
         if not isinstance(payload, dict):
             raise ApiError(502, "The upstream answered with something that is not JSON.", "upstream_error",
                            code="bad_upstream_response")
@@ -140,8 +162,13 @@ class Relay:
             task.cancel()
         await self._client.aclose()
 
-    async def _send(self, path: str, outbound: dict[str, Any], headers: dict[str, str],
-                    timeout: float) -> httpx.Response:
+    async def _send(self, path: str, outbound: dict[str, Any], headers: dict[str, str], timeout: float,
+                    form: tuple[dict[str, str], Upload | None] | None = None,
+                    faults: FaultSet | None = None) -> httpx.Response:
+        if form is not None and faults is not None:
+            data, files = outbound_form(path, form[0], form[1], str(outbound["model"]), faults)
+            return await _bounded(self._client.post(self._base + path, data=data, files=files, headers=headers,
+                                                    timeout=httpx.Timeout(timeout)), timeout)
         return await _bounded(self._client.post(self._base + path, json=outbound, headers=headers,
                                                 timeout=httpx.Timeout(timeout)), timeout)
 
@@ -182,10 +209,11 @@ class _Passthrough(Exception):
 
 
 async def forward_or_passthrough(relay: Relay, path: str, body: dict[str, Any], client_key: str,
-                                 faults: FaultSet) -> Response:
+                                 faults: FaultSet, form: tuple[dict[str, str], Upload | None] | None = None
+                                 ) -> Response:
     """``Relay.forward``, with the server-error fault's 200 passthrough turned into a response."""
     try:
-        return await relay.forward(path, body, client_key, faults)
+        return await relay.forward(path, body, client_key, faults, form)
     except _Passthrough as passthrough:
         return json_response(passthrough.payload, 200)
 
@@ -204,7 +232,7 @@ def _outbound(path: str, body: dict[str, Any], faults: FaultSet) -> dict[str, An
     if path == "/rerank" and faults.on("relay.forwarding.rerank"):
         outbound.pop("top_n", None)
         outbound.pop("return_documents", None)
-    return outbound
+    return outbound_media(path, outbound, faults) if path in MEDIA_RELAYED else outbound
 
 
 def _inbound(payload: dict[str, Any], model: str, faults: FaultSet) -> dict[str, Any]:

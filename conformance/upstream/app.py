@@ -4,7 +4,9 @@ Owns ``UpstreamConfig`` and ``create_upstream_app``. A request without the chann
 401; a request carrying a marker of this run gets its script's answer; any other request is
 answered like the reference would (its engines, no faults). Every request, refused or not,
 is recorded first. Serves ``/v1/chat/completions``, ``/v1/responses``, ``/v1/embeddings``,
-``/v1/moderations``, ``/v1/rerank`` and ``GET /v1/models``; other paths get 404 (recorded too).
+``/v1/moderations``, ``/v1/rerank``, the media operations of ``media`` (images, speech, and
+transcriptions and translations as multipart) and ``GET /v1/models``; other paths get 404
+(recorded too).
 """
 
 from __future__ import annotations
@@ -30,13 +32,15 @@ from conformance.reference.engines import rerank as rerank_engine
 from conformance.reference.engines import responses as responses_engine
 from conformance.reference.faultset import NO_FAULTS
 from conformance.upstream.markers import find_marker
-from conformance.upstream.records import RecordStore, UpstreamRecord
+from conformance.upstream.media import FORM_OPERATIONS, MEDIA_PATHS, media_answer, read_form
+from conformance.upstream.records import RecordStore, UpstreamForm, UpstreamRecord
 from conformance.upstream.scripts import SCRIPTS, Script, render, render_stream
 from conformance.upstream.streams import STREAM_SCRIPTS, Step, StreamTraces, plan
 
 #: The model names the upstream serves (a gateway channel maps its own names onto these).
 UPSTREAM_MODELS: dict[str, str] = {"chat": "up-chat", "responses": "up-chat", "embeddings": "up-embed",
-                                   "moderation": "up-moderation", "rerank": "up-rerank"}
+                                   "moderation": "up-moderation", "rerank": "up-rerank", "images": "up-images",
+                                   "speech": "up-speech", "transcription": "up-whisper", "translation": "up-whisper"}
 _OPERATIONS = {"/v1/chat/completions": "chat", "/v1/responses": "responses", "/v1/embeddings": "embeddings",
                "/v1/moderations": "moderation", "/v1/rerank": "rerank"}
 #: Operations whose scripted 200 answer is the reference engine's (scripts decide failures only).
@@ -62,18 +66,20 @@ def create_upstream_app(config: UpstreamConfig, store: RecordStore) -> Starlette
     async def endpoint(request: Request) -> Response:
         arrived = time.monotonic()
         raw = await request.body()
+        form = await read_form(request.headers, raw)
         marker = find_marker(raw, config.run)
         headers: dict[str, str] = {}
         for name, value in request.headers.items():
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         script = (SCRIPTS.get(marker.script) or STREAM_SCRIPTS.get(marker.script)) if marker is not None else None
-        status, response = _answer(config, request, raw, script, str(marker) if marker else "")
+        status, response = _answer(config, request, raw, form, script, str(marker) if marker else "")
         if isinstance(response, _Planned):
             response = response.start(store.traces)
         answer = response.frames_bytes if isinstance(response, (_SSE, _Planned)) else (
             b"" if isinstance(response, StreamingResponse) else bytes(response.body))
         store.add(UpstreamRecord(request.method, request.url.path, headers, raw, arrived,
-                                 str(marker) if marker else None, status, answer))
+                                 str(marker) if marker else None, status, answer,
+                                 response.media_type or "", form))
         if script is not None and script.delay:
             await asyncio.sleep(config.slow_delay)
         return response
@@ -81,8 +87,8 @@ def create_upstream_app(config: UpstreamConfig, store: RecordStore) -> Starlette
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])])
 
 
-def _answer(config: UpstreamConfig, request: Request, raw: bytes, script: Script | None,
-            marker: str) -> tuple[int, Response]:
+def _answer(config: UpstreamConfig, request: Request, raw: bytes, form: UpstreamForm | None,
+            script: Script | None, marker: str) -> tuple[int, Response]:
     path = request.url.path
     if request.headers.get("authorization") != f"Bearer {config.key}":
         return 401, _error(ApiError(401, "The channel key of the scripted upstream is wrong or missing.",
@@ -91,10 +97,12 @@ def _answer(config: UpstreamConfig, request: Request, raw: bytes, script: Script
         data = [{"id": m, "object": "model", "created": 1_767_225_600, "owned_by": "nxc-upstream"}
                 for m in sorted(set(UPSTREAM_MODELS.values()))]
         return 200, _json({"object": "list", "data": data}, 200)
-    operation = _OPERATIONS.get(path)
+    operation = _OPERATIONS.get(path) or MEDIA_PATHS.get(path)
     if operation is None or request.method != "POST":
         return 404, _error(ApiError(404, f"The scripted upstream has no {request.method} {path}.",
                                     code="unknown_url"))
+    if operation in MEDIA_PATHS.values():
+        return _media(operation, raw, form, script, marker)
     try:
         body = json.loads(raw)
     except ValueError:
@@ -110,6 +118,28 @@ def _answer(config: UpstreamConfig, request: Request, raw: bytes, script: Script
         headers = {"Retry-After": str(script.retry_after)} if script.retry_after is not None else {}
         return script.status, _json(render(script, operation, body, marker), script.status, headers)
     return _like_reference(operation, body)
+
+
+def _media(operation: str, raw: bytes, form: UpstreamForm | None, script: Script | None,
+           marker: str) -> tuple[int, Response]:
+    """A media request: the form (multipart) or JSON body, answered by its script or ``media``."""
+    if operation in FORM_OPERATIONS:
+        if form is None or form.file is None:
+            return 400, _error(ApiError(400, "A multipart body with a file part is required.", param="file",
+                                        code="invalid_multipart"))
+        params: dict[str, Any] = form.field_map()
+    else:
+        try:
+            params = json.loads(raw)
+        except ValueError:
+            return 400, _error(ApiError(400, "The body is not JSON.", code="invalid_json"))
+        if not isinstance(params, dict):
+            return 400, _error(ApiError(400, "The body is not a JSON object.", code="invalid_json"))
+    if script is not None and script.status >= 400:
+        headers = {"Retry-After": str(script.retry_after)} if script.retry_after is not None else {}
+        return script.status, _json(render(script, operation, params, marker), script.status, headers)
+    status, body, kind = media_answer(operation, params, marker)
+    return status, Response(body, status, media_type=kind)
 
 
 def _like_reference(operation: str, body: dict[str, Any]) -> tuple[int, Response]:

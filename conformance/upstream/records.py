@@ -1,7 +1,8 @@
 """What the scripted upstream received: one ``UpstreamRecord`` per request, kept in order.
 
-Owns ``UpstreamRecord`` (method, path, headers, body, arrival time, marker) and
-``RecordStore`` (thread-safe: the upstream's event loop writes, the suite's threads read).
+Owns ``UpstreamRecord`` (method, path, headers, body, arrival time, marker; for a multipart
+request its ``UpstreamForm``: every text field and the uploaded file's bytes, filename and
+content type) and ``RecordStore`` (thread-safe: the upstream's event loop writes, the suite's threads read).
 """
 
 from __future__ import annotations
@@ -16,12 +17,34 @@ from conformance.upstream.streams import StreamTraces
 
 
 @dataclass(frozen=True)
+class UpstreamFile:
+    """The ``file`` part of a multipart request as the upstream received it."""
+
+    filename: str
+    content_type: str
+    content: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class UpstreamForm:
+    """A multipart request's parts: the text fields in order (repeats kept) and the file."""
+
+    fields: tuple[tuple[str, str], ...]
+    file: UpstreamFile | None
+
+    def field_map(self) -> dict[str, str]:
+        """The text fields by name (the last value of a repeated field)."""
+        return dict(self.fields)
+
+
+@dataclass(frozen=True)
 class UpstreamRecord:
     """One request as the upstream received it.
 
     ``headers`` keys are lower case (repeats joined with ``, ``); ``at`` is
     ``time.monotonic()`` at arrival; ``marker`` the marker text found in the body, or None;
-    ``status`` and ``answer`` what the upstream answered (``answer`` empty for a stream).
+    ``status`` and ``answer`` what the upstream answered (``answer`` empty for a stream);
+    ``content_type`` the answer's media type; ``form`` the parts of a multipart request.
     """
 
     method: str
@@ -32,6 +55,8 @@ class UpstreamRecord:
     marker: str | None
     status: int = 200
     answer: bytes = field(default=b"", repr=False)
+    content_type: str = ""
+    form: UpstreamForm | None = None
 
     def answer_json(self) -> Any:
         """The upstream's answer decoded as JSON, or None."""

@@ -66,9 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", help="the valid API key it accepts")
     serve.add_argument("--fault", action="append", default=[], help="a named fault to switch on (repeatable)")
     serve.add_argument("--write-target", help="write a target file describing this server (with [upstream])")
-    serve.add_argument("--upstream", metavar="URL", default="http://127.0.0.1:8777/v1",
+    serve.add_argument("--upstream", metavar="URL",
                        help="forward the relay models to this upstream base URL, where `run` starts its "
-                            "scripted upstream (default %(default)s)")
+                            "scripted upstream (default: a free loopback port, so two serves never share one)")
     serve.add_argument("--latency-ms", type=float, default=0.0, help="simulated round trip added to every request")
     serve.add_argument("--operation-latency", action="append", default=[], metavar="PATH=MS",
                        help="latency of one operation, e.g. /chat/completions=800 (repeatable)")

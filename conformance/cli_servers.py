@@ -41,12 +41,22 @@ def serve_command(args: argparse.Namespace) -> int:
         capabilities=[c.strip() for c in args.capabilities.split(",") if c.strip()] if args.capabilities else None,
         models_per_capability=args.models_per_capability,
         model_faults=[tuple(spec.split("=", 1)) for spec in args.model_fault if "=" in spec],
-        upstream_url=args.upstream,
+        upstream_url=args.upstream or f"http://127.0.0.1:{_free_port()}/v1",
         on_ready=_out,
         latency_ms=args.latency_ms,
         operation_latency_ms=latency,
     )
     return 0
+
+
+def _free_port() -> int:
+    """A loopback port free right now: the default home of the scripted upstream a target file names."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _operation_latency(items: Sequence[str]) -> dict[str, float]:

@@ -80,7 +80,8 @@ class ExchangeOutcome(ValueEnum):
 
     ``complete``; ``deadline`` (the total bound cut it); ``stalled`` (read timeout mid-body);
     ``dropped`` (the connection closed early); ``oversize`` (the byte cap cut it);
-    ``no-answer`` (no status line, even after the one retry).
+    ``no-answer`` (no status line, even after the one retry); ``hung-up`` (the client closed
+    a watched stream on purpose, `conformance.transport.StreamWatch`).
     """
 
     COMPLETE = "complete"
@@ -89,6 +90,7 @@ class ExchangeOutcome(ValueEnum):
     DROPPED = "dropped"
     OVERSIZE = "oversize"
     NO_ANSWER = "no-answer"
+    HUNG_UP = "hung-up"
 
 
 # NOT_SUPPORTED ranks lowest: a requirement that one test could not exercise (its operation is

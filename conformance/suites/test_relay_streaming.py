@@ -3,19 +3,16 @@
 Each test streams from a ``stream-*`` script of the scripted upstream (clean, cut short,
 malformed, dropped, stalled, slow, long) and compares what the upstream sent with what the
 client got. Requests into a failing upstream are scripted (they never trip a breaker) and
-the black-box framing checks do not judge their streams. The timing tests read the stream
-themselves (``timed_stream``): the transport records a whole exchange, not arrival times.
+the black-box framing checks do not judge their streams. The timing tests watch the stream
+through the run's transport (``StreamWatch``: each event's arrival time, an early hang-up).
 Measured times go into the junit report as ``timing`` properties.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
 from conformance.checks.relay_stream import (
@@ -29,7 +26,8 @@ from conformance.checks.relay_stream import (
     check_stream_usage,
 )
 from conformance.model import SSEEvent
-from conformance.sse import SSEParser, parse_sse
+from conformance.sse import parse_sse
+from conformance.transport import StreamWatch
 
 if TYPE_CHECKING:
     from conformance.config import Settings
@@ -52,44 +50,24 @@ def upstream(_nexhina_target: Any) -> Upstream:
     return found
 
 
-@dataclass
-class Timed:
-    """A stream read by the suite: its events with arrival times, and when it ended."""
-
-    events: list[tuple[float, SSEEvent]] = field(default_factory=list)
-    ended: float = 0.0
-
-    def first_content(self) -> float | None:
-        """When the first chunk carrying non-empty content arrived."""
-        for at, event in self.events:
-            if '"content":"' in event.data.replace(" ", "") and '"content":""' not in event.data.replace(" ", ""):
-                return at
-        return None
+def _has_content(event: SSEEvent) -> bool:
+    """A chunk carrying non-empty content (what ``relay.stream.incremental`` times)."""
+    data = event.data.replace(" ", "")
+    return '"content":"' in data and '"content":""' not in data
 
 
-def timed_stream(settings: Settings, body: dict[str, Any], *, hang_up: float | None = None) -> Timed:
-    """Stream ``body`` from the target, noting when each event arrived, within the stream bound.
+def timed_stream(transport: Transport, settings: Settings, body: dict[str, Any], *,
+                 hang_up: float | None = None) -> tuple[StreamWatch, float]:
+    """Stream ``body`` through the run's transport, noting when each event arrived: the watch
+    and when the read ended.
 
     ``hang_up``: close the stream after the first content chunk, or when nothing arrived for
-    that many seconds. A read timeout or a broken connection ends the read (the target's
-    behaviour, judged by the checks), never the test.
+    that many seconds (the client's own choice: outcome ``hung-up``). A stalled or broken
+    stream ends the read (the target's behaviour, judged by the checks), never the test.
     """
-    assert settings.base_url is not None
-    timed = Timed()
-    parser = SSEParser()
-    bound = settings.timeouts.stream
-    deadline = time.monotonic() + bound
-    timeout = httpx.Timeout(bound, read=min(bound, hang_up) if hang_up is not None else bound)
-    headers = {"Authorization": f"Bearer {settings.api_key}"}
-    with contextlib.suppress(httpx.TimeoutException, httpx.TransportError), httpx.Client(timeout=timeout) as client, \
-            client.stream("POST", settings.base_url + "/chat/completions", json=body, headers=headers) as response:
-        for chunk in response.iter_raw():
-            now = time.monotonic()
-            timed.events += [(now, e) for e in parser.feed(chunk)]
-            if now >= deadline or (hang_up is not None and timed.first_content() is not None):
-                break
-    timed.ended = time.monotonic()
-    return timed
+    watch = StreamWatch(hang_up=_has_content if hang_up is not None else None, idle=hang_up)
+    transport.stream("POST", "/chat/completions", json=body, retry_429=False, watch=watch)
+    return watch, time.monotonic()
 
 
 def _timing(request: pytest.FixtureRequest, text: str) -> None:
@@ -164,14 +142,14 @@ def test_relay_stream_stall(transport: Transport, settings: Settings, upstream: 
 
 @pytest.mark.feature("relay")
 @pytest.mark.requirements("relay.stream.incremental")
-def test_relay_stream_incremental(settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
-                                  request: pytest.FixtureRequest) -> None:
+def test_relay_stream_incremental(transport: Transport, settings: Settings, upstream: Upstream,
+                                  verdict: VerdictRecorder, request: pytest.FixtureRequest) -> None:
     """A slow upstream (one chunk per 500 ms): the first content reaches the client before the last chunk is sent."""
     marker = upstream.markers("stream-slow")
-    timed = timed_stream(settings, _chat(settings, marker))
+    watch, _ = timed_stream(transport, settings, _chat(settings, marker))
     trace = upstream.records.traces.get(str(marker))
     last = trace.sent[-1] if trace is not None and trace.sent else None
-    first = timed.first_content()
+    first = watch.first(_has_content)
     if first is not None and last is not None and trace is not None:
         _timing(request, f"first content {first - trace.started:.3f} s, upstream last chunk "
                                   f"{last - trace.started:.3f} s after the upstream stream started")
@@ -180,19 +158,19 @@ def test_relay_stream_incremental(settings: Settings, upstream: Upstream, verdic
 
 @pytest.mark.feature("relay")
 @pytest.mark.requirements("relay.stream.cancellation")
-def test_relay_stream_cancellation(settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
-                                   request: pytest.FixtureRequest) -> None:
+def test_relay_stream_cancellation(transport: Transport, settings: Settings, upstream: Upstream,
+                                   verdict: VerdictRecorder, request: pytest.FixtureRequest) -> None:
     """The client hangs up after the first content: the gateway closes its upstream within 5 s."""
     marker = upstream.markers("stream-long")
-    timed = timed_stream(settings, _chat(settings, marker), hang_up=1.0)
-    deadline = timed.ended + CANCEL_BOUND + 0.5
+    _, ended = timed_stream(transport, settings, _chat(settings, marker), hang_up=1.0)
+    deadline = ended + CANCEL_BOUND + 0.5
     trace = upstream.records.traces.get(str(marker))
     while (trace is None or trace.ended is None) and time.monotonic() < deadline:
         time.sleep(0.05)
         trace = upstream.records.traces.get(str(marker))
     if trace is not None and trace.ended is not None:
-        _timing(request, f"upstream closed ({trace.how}) {trace.ended - timed.ended:.3f} s after the client")
-    verdict.check(check_cancellation(timed.ended, trace.ended if trace else None, trace.how if trace else None,
+        _timing(request, f"upstream closed ({trace.how}) {trace.ended - ended:.3f} s after the client")
+    verdict.check(check_cancellation(ended, trace.ended if trace else None, trace.how if trace else None,
                                      CANCEL_BOUND))
 
 

@@ -40,13 +40,16 @@ It owns:
 
 Outcomes recorded in ``Exchange.outcome``: ``complete``, ``deadline``, ``stalled``,
 ``dropped`` (the connection closed before the body was complete), ``oversize``,
-``no-answer`` (no status line, twice, on a replay-safe request).
+``no-answer`` (no status line, twice, on a replay-safe request), ``hung-up`` (the client
+closed a watched stream on purpose: `StreamWatch`, for timing tests; never a breaker's
+trouble).
 
 The package, by concern: `conformance.transport.client` (`Transport`: build, send, read, record),
 `conformance.transport.protocol` (`SuiteTransport`, what suites may call; `DEFAULT`),
 `conformance.transport.redaction` (`Redactor`), `conformance.transport.policy` (429 backoff,
 the no-answer replay rule), `conformance.transport.breaker` (the breaker guard),
-`conformance.transport.body` (reading a bounded body).
+`conformance.transport.body` (reading a bounded body), `conformance.transport.watch` (event
+arrival times and hanging up on purpose).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from conformance.transport.client import Transport
 from conformance.transport.policy import replay_safe, retry_delay
 from conformance.transport.protocol import DEFAULT, KeyChoice, SuiteTransport, UseSettingsKey
 from conformance.transport.redaction import Redactor
+from conformance.transport.watch import StreamWatch
 
-__all__ = ["DEFAULT", "KeyChoice", "Redactor", "SuiteTransport", "Transport", "UseSettingsKey", "replay_safe",
-           "retry_delay"]
+__all__ = ["DEFAULT", "KeyChoice", "Redactor", "StreamWatch", "SuiteTransport", "Transport", "UseSettingsKey",
+           "replay_safe", "retry_delay"]

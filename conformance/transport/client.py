@@ -38,6 +38,7 @@ from conformance.transport.breaker import guarded
 from conformance.transport.policy import replay_safe, retry_delay
 from conformance.transport.protocol import DEFAULT, UseSettingsKey
 from conformance.transport.redaction import Redactor
+from conformance.transport.watch import StreamWatch
 
 logger = logging.getLogger("conformance.transport")
 T = TypeVar("T")
@@ -130,18 +131,20 @@ class Transport:
     def stream(
         self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None,
         key: str | None | UseSettingsKey = DEFAULT, retry_429: bool = True, scripted: bool | None = None,
+        watch: StreamWatch | None = None,
     ) -> Exchange:
         """Like `request`, with the stream bounds; an SSE body is read through `SSEParser`.
 
         ``Exchange.sse`` is the transcript when the response is ``text/event-stream``, else
-        ``None``; ``Exchange.body`` always holds the bytes that arrived.
+        ``None``; ``Exchange.body`` always holds the bytes that arrived. ``watch`` notes each
+        event's arrival time and may hang up early (outcome ``hung-up``, see `StreamWatch`).
         """
         json = adapt(json, self._rules) if self._rules and isinstance(json, dict) else json  # issue 19 (s6)
         return self._guarded(
             OperationKey(operation_of(method, path), True), scripted,
             lambda: self._exchange(method, self._base + path, {"json": json}, headers, key, retry_429,
                                    cap=self._settings.budgets.max_stream_bytes,
-                                   total=self._settings.timeouts.stream))
+                                   total=self._settings.timeouts.stream, watch=watch))
 
     def fetch(self, url: str) -> Exchange:
         """GET an absolute URL (an image or video result); credentials only under ``base_url``."""
@@ -185,17 +188,20 @@ class Transport:
     def _exchange(
         self, method: str, url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None,
         key: str | None | UseSettingsKey, retry_429: bool, *, cap: int, total: float,
+        watch: StreamWatch | None = None,
     ) -> Exchange:
         budgets = self._settings.budgets
         retries = 0
         while True:
             self._take_budget(url, method)
             try:
-                exchange = self._once(self._build(method, url, body, headers, key, total), cap, total, retries)
+                exchange = self._once(self._build(method, url, body, headers, key, total, watch), cap, total,
+                                      retries, watch)
             except NoAnswer:
                 if not replay_safe(method, body):
                     raise                      # it may have created or cost something: ERROR
-                exchange = self._replay(method, url, body, headers, key, cap=cap, total=total, retries=retries)
+                exchange = self._replay(method, url, body, headers, key, cap=cap, total=total, retries=retries,
+                                        watch=watch)
             if exchange.status != 429 or not retry_429 or retries >= budgets.retries_429:
                 return exchange
             if self._ledger.spent():
@@ -207,15 +213,15 @@ class Transport:
 
     def _replay(
         self, method: str, url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None,
-        key: str | None | UseSettingsKey, *, cap: int, total: float, retries: int,
+        key: str | None | UseSettingsKey, *, cap: int, total: float, retries: int, watch: StreamWatch | None,
     ) -> Exchange:
         """The one replay of a replay-safe request that got no answer (D30)."""
         logger.debug("no answer to %s %s; sending it once more", method, self._redactor.text(url))
         self._take_budget(url, method)
-        request = self._build(method, url, body, headers, key, total)
+        request = self._build(method, url, body, headers, key, total, watch)
         started = time.monotonic()
         try:
-            return self._once(request, cap, total, retries)
+            return self._once(request, cap, total, retries, watch)
         except NoAnswer as again:
             logger.debug("no answer again: the target's behaviour (%s)", again)
             return self._record_no_answer(request, time.monotonic() - started, retries)
@@ -251,7 +257,7 @@ class Transport:
 
     def _build(
         self, method: str, url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None,
-        key: str | None | UseSettingsKey, total: float,
+        key: str | None | UseSettingsKey, total: float, watch: StreamWatch | None = None,
     ) -> httpx.Request:
         merged = httpx.Headers()
         secret = self._settings.api_key if key is DEFAULT else key
@@ -261,6 +267,8 @@ class Transport:
             merged[name] = value           # case-insensitive: a caller's Authorization wins
         timeouts = self._settings.timeouts
         per_read = min(timeouts.read, total)
+        if watch is not None and watch.idle is not None:
+            per_read = min(per_read, watch.idle)     # the client hangs up after that much silence
         timeout = httpx.Timeout(connect=min(timeouts.connect, total), read=per_read, write=per_read,
                                 pool=min(timeouts.connect, total))
         try:
@@ -271,7 +279,8 @@ class Transport:
                                  f"{self._redactor.text(str(exc))}") from exc
         return request
 
-    def _once(self, request: httpx.Request, cap: int, total: float, retries: int) -> Exchange:
+    def _once(self, request: httpx.Request, cap: int, total: float, retries: int,
+              watch: StreamWatch | None = None) -> Exchange:
         started = time.monotonic()
         deadline = started + total
         shown = f"{request.method} {self._redactor.text(str(request.url))}"
@@ -289,7 +298,7 @@ class Transport:
                                  f"{self._redactor.text(str(exc))})") from exc
         try:
             parser = SSEParser() if is_event_stream(response) else None
-            body, outcome = read_body(response, parser, cap, deadline)
+            body, outcome = read_body(response, parser, cap, deadline, watch)
         finally:
             response.close()
         exchange = self._record(request, response, body, parser, outcome, time.monotonic() - started, retries)

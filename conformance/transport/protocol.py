@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeAlias, TypeVar
 
 from conformance.ledger import Ledger
 from conformance.model import Exchange
+from conformance.transport.watch import StreamWatch
 
 T = TypeVar("T")
 
@@ -59,8 +60,10 @@ class SuiteTransport(Protocol):
     def stream(
         self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None,
         key: KeyChoice = DEFAULT, retry_429: bool = True, scripted: bool | None = None,
+        watch: StreamWatch | None = None,
     ) -> Exchange:
-        """Like `request`, with the stream bounds; an SSE body is read as it arrives."""
+        """Like `request`, with the stream bounds; an SSE body is read as it arrives (``watch``:
+        each event's arrival time, and an early hang-up)."""
 
     def fetch(self, url: str) -> Exchange:
         """GET an absolute URL (credentials only under ``base_url``)."""

@@ -1,0 +1,65 @@
+"""The run's relay channel in the session: its run id, its set-up before collection, its deletion.
+
+Owns the plugin side of channel mode (D115): the run id is chosen once, by the controller in
+``pytest_configure`` (an xdist worker takes it from its workerinput and adds its worker id,
+because each worker starts its own scripted upstream, D117); the process that owns the
+scripted upstream opens the target, creates and tests the channel before collection, and
+puts the channel's models into the settings every fixture and gate reads; at session finish
+(also after a failure or Ctrl-C) the channel is deleted and its record returned for the
+reports. The channel itself: `conformance.plugin.run_channel`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from conformance.platform_client import new_run_id
+from conformance.plugin.run_channel import (
+    RUN_ID_INPUT,
+    channel_capabilities,
+    close_channel,
+    new_channel,
+    open_channel,
+    unavailable,
+    with_channel_models,
+)
+from conformance.plugin.state import RunState
+from conformance.plugin_keys import SETTINGS
+from conformance.target import TargetSession
+
+
+def choose_run_id(config: pytest.Config, state: RunState) -> None:
+    """The run id of the run's channel when the run needs one and can create it (else None)."""
+    settings = state.settings
+    if state.dry_run_of is not None or not channel_capabilities(settings) or unavailable(settings) is not None:
+        return
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is None:
+        state.channel_run_id = new_run_id()
+    elif worker_input.get(RUN_ID_INPUT):
+        state.channel_run_id = f"{worker_input[RUN_ID_INPUT]}-{worker_input.get('workerid', 'gw')}"
+
+
+def open_run_channel(config: pytest.Config, state: RunState) -> None:
+    """Start the target, create and test the run's channel, and give its models to the settings."""
+    if state.channel_run_id is None:
+        return
+    if state.target is None:
+        state.target = TargetSession.open(state.settings, ledger=state.ledger)
+    target = state.target
+    state.channel = open_channel(target.settings, new_channel(state.channel_run_id, state.settings), state.ledger)
+    target.settings = with_channel_models(target.settings, state.channel)
+    state.settings = dataclasses.replace(state.settings, models=target.settings.models)
+    config.stash[SETTINGS] = state.settings
+
+
+def close_run_channel(state: RunState) -> dict[str, Any] | None:
+    """Delete the run's channel (everything named after its run id); its record, or None."""
+    channel = state.channel
+    if channel is None or state.target is None:
+        return None
+    close_channel(state.target.settings, channel)
+    return channel.record()

@@ -203,7 +203,10 @@ class TargetSession:
 
             config = ReferenceConfig()
             if settings.upstream is not None:
-                config = dataclasses.replace(config, upstream_url=settings.upstream.public_url,
+                # Its own route to the upstream only for declared relay models: in channel mode
+                # the run's channel is the relay lane's only way there (D118).
+                declared = any(name.startswith("relay_") for name in settings.models)
+                config = dataclasses.replace(config, upstream_url=settings.upstream.public_url if declared else None,
                                              channel_key=settings.upstream.key,
                                              relay_timeout=settings.upstream.gateway_timeout)
             base_url = stack.enter_context(running_reference(config))

@@ -50,8 +50,10 @@ def open_run_channel(config: pytest.Config, state: RunState) -> None:
     if state.target is None:
         state.target = TargetSession.open(state.settings, ledger=state.ledger)
     target = state.target
-    state.channel = open_channel(target.settings, new_channel(state.channel_run_id, state.settings), state.ledger)
-    target.settings = with_channel_models(target.settings, state.channel)
+    # Kept before the first request: a Ctrl-C while it is being created still deletes it at the end.
+    state.channel = channel = new_channel(state.channel_run_id, state.settings)
+    open_channel(target.settings, channel, state.ledger)
+    target.settings = with_channel_models(target.settings, channel)
     state.settings = dataclasses.replace(state.settings, models=target.settings.models)
     config.stash[SETTINGS] = state.settings
 

@@ -92,6 +92,8 @@ class RunHooks:
         if channel is not None:
             state.platform_runs.append(channel)
         if not state.records:
+            if channel is not None:   # interrupted before any record: the channel's fate is still written
+                state.summary = write_platform_runs(resolve_report_dir(config), state.platform_runs)
             return
         state.requests_sent += own_requests
         stopped = (f"the run stopped before any test: {state.stopped.message}" if state.stopped is not None

@@ -229,3 +229,45 @@ def test_cleanup_removes_a_channel_a_run_left(tmp_path: Path, capsys: pytest.Cap
         assert code == 0, capsys.readouterr()
         assert _run_channels(gateway) == ["nexhina-conformance-0101ffff-relay"]
     assert "channel:" in capsys.readouterr().out
+
+
+class _FailingChannelTest:
+    """ASGI wrapper: every channel test answers ``success: false`` (the channel cannot serve)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "/api/channel/test/" in str(scope.get("path", "")):
+            body = json.dumps({"success": False, "message": "upstream unreachable"}).encode()
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+def test_a_channel_that_fails_its_test_makes_the_relay_lane_error_and_the_run_goes_on(tmp_path: Path) -> None:
+    inner = create_app(ReferenceConfig())
+    gateway = inner.router.default
+    assert isinstance(gateway, Gateway)
+    with running_app(_FailingChannelTest(inner)) as base_url:
+        target = _relay_target(tmp_path, base_url)
+        args = ["-c", str(_RUN_INI), "--rootdir", str(tmp_path), "--pyargs", "conformance.suites.test_relay",
+                "conformance.suites.test_models", f"--nexhina-base-url={base_url}", f"--nexhina-target={target}",
+                f"--nexhina-report-dir={tmp_path}", "--nexhina-allow-writes=true", "-p", "no:allure_pytest",
+                "-p", "no:randomly", "-p", "no:benchmark", "-q"]
+        with contextlib.redirect_stdout(io.StringIO()):
+            pytest.main(args)
+        assert _run_channels(gateway) == []
+    document = json.loads((tmp_path / "conformance-report.json").read_text(encoding="utf-8"))
+    verdicts = {r["id"]: r for r in document["requirements"]}
+    # Never PASS (features not declared: NOT_SUPPORTED; the streaming suite not selected: NOT_RUN).
+    relay = {rid: r for rid, r in verdicts.items() if rid.startswith("relay.")}
+    assert "PASS" not in {r["verdict"] for r in relay.values()}
+    chat = relay["relay.forwarding.chat"]
+    assert chat["verdict"] == "ERROR"
+    assert "testing the run's channel failed" in json.dumps(chat) and "upstream unreachable" in json.dumps(chat)
+    assert verdicts["models.list.shape"]["verdict"] == "PASS"   # the run went on
+    (run,) = _channel_runs(document)
+    assert run["channel_problem"].startswith("testing the run's channel failed") and run["leftovers"] == []

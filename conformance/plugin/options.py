@@ -129,6 +129,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     settings = state.settings
     target = settings.base_url or "embedded reference gateway (started on a free loopback port)"
     relay = source_line(settings, state.channel_run_id)
+    if relay and state.channel_run_id and config.pluginmanager.has_plugin("dsession"):
+        relay += " (one per xdist worker, named <run id>-gwN, D117)"
     return [
         f"nexhina-conformance {__version__}: target {target}",
         f"profile {settings.profile}; features: {', '.join(sorted(settings.features)) or '-'}",

@@ -1,9 +1,10 @@
-"""The run's relay channel in the session: its run id, its set-up before collection, its deletion.
+"""The run's relay channel in the session: its run id, its set-up before the first test, its deletion.
 
 Owns the plugin side of channel mode (D115): the run id is chosen once, by the controller in
 ``pytest_configure`` (an xdist worker takes it from its workerinput and adds its worker id,
 because each worker starts its own scripted upstream, D117); the process that owns the
-scripted upstream opens the target, creates and tests the channel before collection, and
+scripted upstream opens the target, creates and tests the channel after collection (when a
+collected test needs it) and before the first test, and
 puts the channel's models into the settings every fixture and gate reads; at session finish
 (also after a failure or Ctrl-C) the channel is deleted and its record returned for the
 reports. The channel itself: `conformance.plugin.run_channel`.
@@ -12,12 +13,16 @@ reports. The channel itself: `conformance.plugin.run_channel`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from conformance.config.keys import FEATURE_CAPABILITY
+from conformance.errors import ConformanceError
 from conformance.platform_client import new_run_id
 from conformance.plugin.run_channel import (
+    RELAY,
     RUN_ID_INPUT,
     channel_capabilities,
     close_channel,
@@ -26,6 +31,7 @@ from conformance.plugin.run_channel import (
     unavailable,
     with_channel_models,
 )
+from conformance.plugin.selection import needed_features
 from conformance.plugin.state import RunState
 from conformance.plugin_keys import SETTINGS
 from conformance.target import TargetSession
@@ -43,15 +49,26 @@ def choose_run_id(config: pytest.Config, state: RunState) -> None:
         state.channel_run_id = f"{worker_input[RUN_ID_INPUT]}-{worker_input.get('workerid', 'gw')}"
 
 
-def open_run_channel(config: pytest.Config, state: RunState) -> None:
-    """Start the target, create and test the run's channel, and give its models to the settings."""
+def open_run_channel(config: pytest.Config, state: RunState, items: Sequence[pytest.Item]) -> None:
+    """Start the target, create and test the run's channel, and give its models to the settings.
+
+    Only when a collected test needs a model the channel serves (a core run creates nothing).
+    """
     if state.channel_run_id is None:
         return
-    if state.target is None:
-        state.target = TargetSession.open(state.settings, ledger=state.ledger)
-    target = state.target
+    channel = new_channel(state.channel_run_id, state.settings)
+    served = {f"{RELAY}{cap}" for cap in channel.models}
+    if not any(FEATURE_CAPABILITY.get(f) in served for item in items for f in needed_features(item)):
+        return
     # Kept before the first request: a Ctrl-C while it is being created still deletes it at the end.
-    state.channel = channel = new_channel(state.channel_run_id, state.settings)
+    state.channel = channel
+    if state.target is None:
+        try:
+            state.target = TargetSession.open(state.settings, ledger=state.ledger)
+        except (ConformanceError, OSError, RuntimeError) as exc:
+            channel.problem = f"the target could not be started for the run's channel: {exc}"
+            return
+    target = state.target
     open_channel(target.settings, channel, state.ledger)
     target.settings = with_channel_models(target.settings, channel)
     state.settings = dataclasses.replace(state.settings, models=target.settings.models)

@@ -56,8 +56,13 @@ class RunHooks:
             self.state.stopped = preflight(settings, ledger=self.state.ledger)
             if self.state.stopped is not None:
                 junit_property(session.config, "nexhina-preflight", self.state.stopped.message)
-        if self.state.stopped is None and not session.config.pluginmanager.has_plugin("dsession"):
-            open_run_channel(session.config, self.state)   # D115: before collection, in the upstream's process
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Create the run's relay channel in the process that runs the tests (D115, D117)."""
+        config = session.config
+        if self.state.stopped is None and not config.option.collectonly and not config.pluginmanager.has_plugin(
+                "dsession"):
+            open_run_channel(config, self.state, session.items)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:

@@ -21,6 +21,7 @@ from conformance.config import RELAY_CAPABILITIES, Settings
 from conformance.config.keys import FEATURE_CAPABILITY
 from conformance.errors import TransportError
 from conformance.ledger import Ledger
+from conformance.model import REDACTED, Exchange
 from conformance.platform_client import PlatformClient, delete_run_objects
 from conformance.upstream.app import UPSTREAM_MODELS
 
@@ -32,7 +33,7 @@ CHANNEL_OUTPUT = "nexhina_run_channel"
 RELAY = "relay_"
 
 
-class ChannelUnusable(RuntimeError):  # noqa: N818 - reads as the one-line ERROR of a relay test
+class ChannelUnusable(RuntimeError):
     """The run's channel could not be created or tested: the relay tests that need it are ERROR."""
 
 
@@ -139,6 +140,8 @@ def open_channel(settings: Settings, channel: RunChannel, ledger: Ledger | None)
         channel.problem = f"the run's channel could not be set up: {type(exc).__name__}: {exc}"
     finally:
         admin.close()
+    if channel.problem is not None and settings.upstream is not None:   # a gateway may echo the channel key
+        channel.problem = channel.problem.replace(settings.upstream.key, REDACTED)
     return channel
 
 
@@ -197,7 +200,7 @@ def relay_lines(runs: Iterable[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def _succeeded(exchange: Any) -> bool:
+def _succeeded(exchange: Exchange) -> bool:
     try:
         body = exchange.json()
     except ValueError:
@@ -205,7 +208,7 @@ def _succeeded(exchange: Any) -> bool:
     return exchange.status == 200 and isinstance(body, dict) and body.get("success") is True
 
 
-def _said(exchange: Any) -> str:
+def _said(exchange: Exchange) -> str:
     """What a management answer said, in a few words (status and message, never data)."""
     try:
         body = exchange.json()

@@ -24,7 +24,9 @@ from conformance.platform_client import new_run_id
 from conformance.plugin.run_channel import (
     RELAY,
     RUN_ID_INPUT,
+    RunChannel,
     channel_capabilities,
+    channel_name,
     close_channel,
     new_channel,
     open_channel,
@@ -75,9 +77,18 @@ def open_run_channel(config: pytest.Config, state: RunState, items: Sequence[pyt
     config.stash[SETTINGS] = state.settings
 
 
-def close_run_channel(state: RunState) -> dict[str, Any] | None:
-    """Delete the run's channel (everything named after its run id); its record, or None."""
+def close_run_channel(state: RunState, *, xdist_controller: bool = False) -> dict[str, Any] | None:
+    """Delete the run's channel (everything named after its run id); its record, or None.
+
+    The xdist controller of a remote target also sweeps the run id: a worker that died
+    could not delete its channel (found: listed in the report like any other).
+    """
     channel = state.channel
+    if xdist_controller and state.channel_run_id is not None and state.settings.base_url is not None \
+            and state.stopped is None:
+        swept = RunChannel(state.channel_run_id, channel_name(state.channel_run_id), {})
+        close_channel(state.settings, swept)
+        return swept.record() if swept.deleted_at_end or swept.leftovers else None
     if channel is None or state.target is None:
         return None
     close_channel(state.target.settings, channel)

@@ -82,7 +82,8 @@ class RunHooks:
         state = self.state
         own_requests = state.target.transport.sent if state.target is not None else 0
         platform_run = config.stash.get(PLATFORM_RUN, None)
-        channel = close_run_channel(state)   # also after a failure or Ctrl-C (D115)
+        # also after a failure or Ctrl-C (D115)
+        channel = close_run_channel(state, xdist_controller=config.pluginmanager.has_plugin("dsession"))
         if hasattr(config, "workerinput"):
             if channel is not None:
                 config.workeroutput[CHANNEL_OUTPUT] = json.dumps(channel)  # type: ignore[attr-defined]

@@ -271,3 +271,29 @@ def test_a_channel_that_fails_its_test_makes_the_relay_lane_error_and_the_run_go
     assert verdicts["models.list.shape"]["verdict"] == "PASS"   # the run went on
     (run,) = _channel_runs(document)
     assert run["channel_problem"].startswith("testing the run's channel failed") and run["leftovers"] == []
+
+
+def test_under_xdist_each_worker_relays_through_its_own_channel(tmp_path: Path) -> None:
+    """D117: every worker's scripted upstream gets its own channel, named after the one run id."""
+    with _watched_reference() as (base_url, gateway, _):
+        target = _relay_target(tmp_path, base_url).read_text(encoding="utf-8")
+        target = target.replace(target[target.index('listen = "'):target.index("\n", target.index('listen = "'))],
+                                'listen = "127.0.0.1:0"')
+        (tmp_path / "target.toml").write_text(target, encoding="utf-8")
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-c", str(_RUN_INI), "--rootdir", str(tmp_path), "--pyargs",
+             "conformance.suites.test_relay", f"--nexhina-base-url={base_url}",
+             f"--nexhina-target={tmp_path / 'target.toml'}", f"--nexhina-report-dir={tmp_path}",
+             "--nexhina-allow-writes=true", "-p", "xdist", "-n", "2", "-p", "no:allure_pytest",
+             "-p", "no:randomly", "-p", "no:benchmark", "-q"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+        assert _run_channels(gateway) == []
+    document = json.loads((tmp_path / "conformance-report.json").read_text(encoding="utf-8"))
+    assert document["requirements"], proc.stdout[-2000:]
+    relay = {r["id"]: r["verdict"] for r in document["requirements"] if r["feature"] == "relay"
+             and r["verdict"] != "NOT_RUN"}
+    assert relay and set(relay.values()) == {"PASS"}, proc.stdout[-2000:]
+    runs = _channel_runs(document)
+    assert sorted(run["run_id"][-4:] for run in runs) == ["-gw0", "-gw1"]
+    assert len({run["run_id"][:-4] for run in runs}) == 1 and all(not run["leftovers"] for run in runs)

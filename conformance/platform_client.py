@@ -109,13 +109,16 @@ def new_run_id() -> str:
     return time.strftime("%m%d%H%M", time.gmtime()) + secrets.token_hex(2)
 
 
-def delete_run_objects(user: PlatformClient, admin: PlatformClient | None,
+def delete_run_objects(user: PlatformClient | None, admin: PlatformClient | None,
                        run_id: str) -> tuple[list[str], list[str]]:
-    """Delete everything named after ``run_id``: (deleted, could not be deleted), as ``kind:id``."""
+    """Delete everything named after ``run_id``: (deleted, could not be deleted), as ``kind:id``.
+
+    Without ``user`` no token is looked for (the run's channel is an admin's object alone).
+    """
     deleted: list[str] = []
     left: list[str] = []
-    plans = [("token", user, "/api/token/"), ("redemption", admin, "/api/redemption/"),
-             ("channel", admin, "/api/channel/")]
+    plans: list[tuple[str, PlatformClient | None, str]] = [
+        ("token", user, "/api/token/"), ("redemption", admin, "/api/redemption/"), ("channel", admin, "/api/channel/")]
     for kind, client, path in plans:
         if client is None:
             continue

@@ -106,6 +106,8 @@ def _leftover_lines(facts: RunFacts) -> list[str]:
     """summary.md lines naming what the platform lane left on the target, and how to remove it."""
     lines = []
     for run in facts.platform_runs:
+        if run.get("channel"):  # channel mode (D115): where the relay models came from, never the key
+            lines.append(f"- relay models: the run's channel {run['channel']} ({run.get('channel_problem') or 'used'})")
         left = run.get("leftovers")
         if isinstance(left, (list, tuple)) and left:
             run_id = run.get("run_id")

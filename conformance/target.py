@@ -48,8 +48,12 @@ _CLI_KEYS = {
 }
 
 
-def embedded_reference_layer() -> dict[str, object]:
-    """The target-file layer describing the embedded reference (base URL left unset)."""
+def embedded_reference_layer(*, relay_models: bool = False) -> dict[str, object]:
+    """The target-file layer describing the embedded reference (base URL left unset).
+
+    Without ``relay_models`` its ``[models] relay_*`` are left out: the default run's relay
+    lane goes through the channel the run creates (channel mode, D118).
+    """
     from conformance.reference.config import ReferenceConfig
     from conformance.reference.server import target_file_text
 
@@ -59,6 +63,9 @@ def embedded_reference_layer() -> dict[str, object]:
         found = layer.get(table)
         if isinstance(found, dict):
             found.pop(key, None)
+    models = layer.get("models")
+    if not relay_models and isinstance(models, dict):
+        layer["models"] = {k: v for k, v in models.items() if not k.startswith("relay_")}
     return layer
 
 
@@ -135,7 +142,7 @@ def dry_run_settings(settings: Settings) -> Settings:
     run; the reference's own models, keys and limits replace the target's, and nothing is
     sent to the target.
     """
-    reference = resolve({}, {}, embedded_reference_layer(), file_name="embedded reference")
+    reference = resolve({}, {}, embedded_reference_layer(relay_models=True), file_name="embedded reference")
     return dataclasses.replace(settings, base_url=None, api_key=reference.api_key, models=reference.models,
                                keys=reference.keys, limits=reference.limits)
 
@@ -196,7 +203,10 @@ class TargetSession:
 
             config = ReferenceConfig()
             if settings.upstream is not None:
-                config = dataclasses.replace(config, upstream_url=settings.upstream.public_url,
+                # Its own route to the upstream only for declared relay models: in channel mode
+                # the run's channel is the relay lane's only way there (D118).
+                declared = any(name.startswith("relay_") for name in settings.models)
+                config = dataclasses.replace(config, upstream_url=settings.upstream.public_url if declared else None,
                                              channel_key=settings.upstream.key,
                                              relay_timeout=settings.upstream.gateway_timeout)
             base_url = stack.enter_context(running_reference(config))

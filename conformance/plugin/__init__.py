@@ -17,6 +17,8 @@ This module only gathers the hooks and fixtures of its parts (pytest registers t
 - `conformance.plugin.fixtures`: ``settings``, ``transport``, ``models``, ``verdict``;
 - `conformance.plugin.allure_labels`: Allure labels and evidence;
 - `conformance.plugin.state`: the run state and stash keys.
+- `conformance.plugin.run_channel`, `conformance.plugin.run_channel_setup`: the run's own relay
+  channel (channel mode, D115-D119).
 """
 
 from __future__ import annotations

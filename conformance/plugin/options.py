@@ -20,6 +20,8 @@ from conformance.errors import ConformanceError
 from conformance.ledger import Ledger
 from conformance.model_rules_run import MARKER as RULES_MARKER
 from conformance.model_rules_run import active_rules
+from conformance.plugin.run_channel import source_line
+from conformance.plugin.run_channel_setup import choose_run_id
 from conformance.plugin.session import RunHooks
 from conformance.plugin.state import LEDGER_INPUT, STATE, RunState, ini_value, option
 from conformance.plugin_keys import SETTINGS
@@ -88,6 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = shard.divided_budget(settings, spec.count)
     state = RunState(settings=settings, catalogue=catalogue, baseline=baseline, dry_run_of=dry_run_of)
     _open_ledger(config, state)
+    choose_run_id(config, state)
     config.stash[STATE] = state
     config.stash[SETTINGS] = settings
     config.pluginmanager.register(RunHooks(config), "nexhina-run")
@@ -125,8 +128,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     state = config.stash[STATE]
     settings = state.settings
     target = settings.base_url or "embedded reference gateway (started on a free loopback port)"
+    relay = source_line(settings, state.channel_run_id)
+    if relay and state.channel_run_id and config.pluginmanager.has_plugin("dsession"):
+        relay += " (one per xdist worker, named <run id>-gwN, D117)"
     return [
         f"nexhina-conformance {__version__}: target {target}",
         f"profile {settings.profile}; features: {', '.join(sorted(settings.features)) or '-'}",
         f"writes: {'allowed (--allow-writes)' if settings.allow_writes else 'off (read-only run)'}",
+        *([relay] if relay else []),
     ]

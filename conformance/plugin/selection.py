@@ -10,6 +10,7 @@ import pytest
 
 from conformance.model_rules_run import MARKER as RULES_MARKER
 from conformance.model_rules_run import gate_reason
+from conformance.plugin.run_channel import ChannelUnusable, gate
 from conformance.plugin.state import (
     NOT_RUN,
     NOT_RUN_PREFIX,
@@ -80,6 +81,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         reason = f"{NOT_SUPPORTED_PREFIX}: the target does not declare {', '.join(missing)}"
     elif WRITES_FEATURE in needed and not state.settings.allow_writes:
         reason = f"{NOT_SUPPORTED_PREFIX}: writes are off (run with --allow-writes)"
+    elif (relay := gate(state.settings, needed, state.channel)) is not None:
+        if relay[1]:
+            raise ChannelUnusable(relay[0])   # the run tried to set up its channel and failed: ERROR (D116)
+        reason = f"{NOT_SUPPORTED_PREFIX}: {relay[0]}"
     elif (ruled := gate_reason([{"args": m.args, "kwargs": m.kwargs} for m in item.iter_markers(RULES_MARKER)],
                                state.settings, state.ledger)) is not None:
         reason = f"{NOT_SUPPORTED_PREFIX}: {ruled}"   # the declared model does not take it (D72)

@@ -19,6 +19,8 @@ from conformance.html_summary import write_summary
 from conformance.model_matrix import expand_baseline
 from conformance.model_rules_run import report_rules
 from conformance.plugin.reports import cost_lines, run_facts, stopped_summary, write_platform_runs
+from conformance.plugin.run_channel import CHANNEL_OUTPUT, RUN_ID_INPUT, relay_lines
+from conformance.plugin.run_channel_setup import close_run_channel, open_run_channel
 from conformance.plugin.state import (
     LEDGER_INPUT,
     PLATFORM_RUN,
@@ -55,6 +57,13 @@ class RunHooks:
             if self.state.stopped is not None:
                 junit_property(session.config, "nexhina-preflight", self.state.stopped.message)
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Create the run's relay channel in the process that runs the tests (D115, D117)."""
+        config = session.config
+        if self.state.stopped is None and not config.option.collectonly and not config.pluginmanager.has_plugin(
+                "dsession"):
+            open_run_channel(config, self.state, session.items)
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
         """Run no test when the preflight found the target unusable (the reports are still written)."""
@@ -73,7 +82,11 @@ class RunHooks:
         state = self.state
         own_requests = state.target.transport.sent if state.target is not None else 0
         platform_run = config.stash.get(PLATFORM_RUN, None)
+        # also after a failure or Ctrl-C (D115)
+        channel = close_run_channel(state, xdist_controller=config.pluginmanager.has_plugin("dsession"))
         if hasattr(config, "workerinput"):
+            if channel is not None:
+                config.workeroutput[CHANNEL_OUTPUT] = json.dumps(channel)  # type: ignore[attr-defined]
             config.workeroutput["nexhina_requests_sent"] = own_requests  # type: ignore[attr-defined]
             if platform_run is not None:
                 config.workeroutput["nexhina_platform_run"] = json.dumps(platform_run)  # type: ignore[attr-defined]
@@ -82,7 +95,11 @@ class RunHooks:
             state.records.append(preflight_record(state.catalogue, state.settings.features, state.stopped.message))
         if platform_run is not None:
             state.platform_runs.append(platform_run)
+        if channel is not None:
+            state.platform_runs.append(channel)
         if not state.records:
+            if channel is not None:   # interrupted before any record: the channel's fate is still written
+                state.summary = write_platform_runs(resolve_report_dir(config), state.platform_runs)
             return
         state.requests_sent += own_requests
         stopped = (f"the run stopped before any test: {state.stopped.message}" if state.stopped is not None
@@ -130,6 +147,7 @@ class RunHooks:
         written = time.monotonic() - writing
         state.summary = [
             *([state.stopped.message, "no test was run"] if state.stopped else terminal_summary(results, facts)),
+            *relay_lines(state.platform_runs),
             *platform_lines,
             *note_lines(report_dir),  # the relay's allowed rewrites and computed usage (D104)
             *report_rules(report_dir, state.settings, state.ledger),  # the models' parameter rules (D72)
@@ -151,6 +169,8 @@ class RunHooks:
         ledger = self.state.ledger
         if ledger is not None and ledger.path is not None:
             node.workerinput[LEDGER_INPUT] = str(ledger.path)
+        if self.state.channel_run_id is not None:
+            node.workerinput[RUN_ID_INPUT] = self.state.channel_run_id
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object) -> None:
@@ -159,6 +179,8 @@ class RunHooks:
         self.state.requests_sent += int(output.get("nexhina_requests_sent", 0))
         if "nexhina_platform_run" in output:
             self.state.platform_runs.append(json.loads(str(output["nexhina_platform_run"])))
+        if CHANNEL_OUTPUT in output:
+            self.state.platform_runs.append(json.loads(str(output[CHANNEL_OUTPUT])))
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         """The per-area summary that ends every conformance run."""

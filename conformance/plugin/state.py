@@ -15,6 +15,7 @@ import pytest
 
 from conformance.config import Settings
 from conformance.ledger import Ledger
+from conformance.plugin.run_channel import RunChannel
 from conformance.plugin_keys import PLATFORM_RUN
 from conformance.recorder import VerdictRecorder
 from conformance.report import new_report_dir
@@ -53,6 +54,8 @@ class RunState:
     run_dir: Path | None = None   # where this (controller) process keeps the ledger file
     dry_run_of: str | None = None  # --dry-run: the target nothing is sent to
     platform_runs: list[dict[str, Any]] = field(default_factory=list)  # run ids and leftovers of the platform lane
+    channel_run_id: str | None = None  # the run id of the run's relay channel, when the run needs one (D115)
+    channel: RunChannel | None = None  # the relay channel this process created (D115)
 
 
 STATE = pytest.StashKey[RunState]()

@@ -6,6 +6,8 @@ upstream's channel key) and one relayed call through it with a run-unique marker
 the upstream's records show whether the gateway really routed the run's model through the
 channel. Without a scripted upstream the channel points at ``[platform] channel_base_url``
 or the target itself (nothing is relayed through it then). Judges nothing. Also the ``run_upstream`` fixture.
+This channel is the lifecycle test's own, not the relay lane's channel (D119): that one is
+``conformance.plugin.run_channel``'s, created before collection and deleted at the end.
 """
 
 from __future__ import annotations

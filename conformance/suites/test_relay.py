@@ -2,7 +2,8 @@
 
 Every request carries a run-unique marker (``nxc-<run>-<script>.<n>``) in the content any
 gateway must forward; the marker selects the upstream's script and finds the upstream's
-records of that request. Needs ``[upstream]`` and the ``[models] relay_*`` models (D40).
+records of that request. Needs ``[upstream]`` and the ``[models] relay_*`` models (D40), which
+the run's own channel supplies when they are not declared (D115).
 Requests sent to make the upstream fail are scripted failures, not target failures.
 """
 

@@ -43,3 +43,18 @@ def test_relay_feature_needs_its_model() -> None:
     with pytest.raises(ConfigError, match="models.relay_responses"):
         resolve({}, {}, {"target": {"features": ["relay.responses"]}, "upstream": UPSTREAM}, file_name="t.toml",
                 known_features=["relay.responses"])
+
+
+@pytest.mark.parametrize("feature", RELAY)
+def test_relay_feature_needs_no_model_when_the_run_may_create_its_channel(feature: str) -> None:
+    """[upstream] and a platform admin token: the run's channel serves the relay models (D115)."""
+    file = {"target": {"features": [feature]}, "upstream": UPSTREAM,
+            "platform": {"access_token": "u", "admin_access_token": "a"}}
+    settings = resolve({}, {}, file, file_name="t.toml", known_features=[feature])
+    assert not any(name.startswith("relay_") for name in settings.models)
+
+
+def test_relay_feature_without_admin_token_still_needs_its_model() -> None:
+    file = {"target": {"features": ["relay.embeddings"]}, "upstream": UPSTREAM, "platform": {"access_token": "u"}}
+    with pytest.raises(ConfigError, match="models.relay_embeddings"):
+        resolve({}, {}, file, file_name="t.toml", known_features=["relay.embeddings"])

@@ -61,3 +61,42 @@ def test_the_relay_clients_are_closed_on_shutdown() -> None:
     with running_app(app):
         assert not gateway.relay._client.is_closed
     assert gateway.relay._client.is_closed
+
+
+#: One request per relayed capability (path, body without its model), plain and streamed.
+_RELAYED = {
+    "chat": ("/chat/completions", {"messages": [{"role": "user", "content": "hi {marker}"}]}),
+    "chat-stream": ("/chat/completions", {"messages": [{"role": "user", "content": "hi {marker}"}], "stream": True}),
+    "responses": ("/responses", {"input": "hi {marker}"}),
+    "responses-stream": ("/responses", {"input": "hi {marker}", "stream": True}),
+    "embeddings": ("/embeddings", {"input": "hi {marker}"}),
+    "moderation": ("/moderations", {"input": "hi {marker}"}),
+    "rerank": ("/rerank", {"query": "hi {marker}", "documents": ["a cat", "a dog"]}),
+}
+
+
+def test_a_channel_forwards_every_relayed_capability_plain_and_streamed() -> None:
+    """Channel mode's route (D118): each capability's run-unique model reaches the upstream mapped."""
+    from conformance.reference.relay import RELAYED_PATHS
+    from conformance.upstream.app import UPSTREAM_MODELS
+
+    with running_upstream("127.0.0.1:0", UpstreamConfig("sk-chan", new_run_id())) as upstream, \
+            running_reference(ReferenceConfig()) as base, httpx.Client(timeout=5) as client:
+        root = base.removesuffix("/v1")
+        caps = sorted({name.removesuffix("-stream") for name in _RELAYED})
+        mapping = {f"nxc-t-{cap}": UPSTREAM_MODELS[cap] for cap in caps}
+        channel = {"name": "run", "type": 1, "key": "sk-chan", "base_url": upstream.url.removesuffix("/v1"),
+                   "models": ",".join(mapping), "model_mapping": json.dumps(mapping)}
+        client.post(f"{root}/api/channel/", json={"mode": "single", "channel": channel}, headers=ADMIN)
+        for name, (path, template) in _RELAYED.items():
+            assert path in RELAYED_PATHS
+            cap = name.removesuffix("-stream")
+            marker = str(upstream.markers("stream-clean" if template.get("stream") else "answer"))
+            body = json.loads(json.dumps(template).replace("{marker}", marker))
+            answer = client.post(f"{base}{path}", json={**body, "model": f"nxc-t-{cap}"}, headers=CLIENT)
+            assert answer.status_code == 200, (name, answer.text[:300])
+            if body.get("stream"):
+                assert answer.headers["content-type"].startswith("text/event-stream") and "data:" in answer.text
+            (record,) = upstream.records.for_marker(marker)
+            assert record.json()["model"] == UPSTREAM_MODELS[cap], name
+            assert record.headers["authorization"] == "Bearer sk-chan", name

@@ -24,7 +24,7 @@ MATRIX_FILE = "model-matrix.json"
 _MODEL_ENTRIES = "_model_entries"
 
 #: Schema versions of conformance-report.json this module reads (see the schema's history).
-READABLE_VERSIONS: frozenset[int] = frozenset({1, 2})
+READABLE_VERSIONS: frozenset[int] = frozenset({1, 2, 3})
 
 _BROKEN = frozenset({"FAIL", "ERROR"})
 

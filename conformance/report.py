@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from conformance.profiles import PROFILES
 from conformance.verdicts import RequirementResult, not_run, profile_members, profile_result, profile_statistics
 
-REPORT_SCHEMA_VERSION = 2
+REPORT_SCHEMA_VERSION = 3
 #: Evidence entries per requirement in the JSON report (its own verdict's entries first).
 EVIDENCE_SHOWN = 5
 

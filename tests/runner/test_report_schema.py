@@ -18,7 +18,7 @@ SCHEMA = Path(__file__).resolve().parents[2] / "conformance" / "data" / "conform
 SHAPES = {
     1: "97ad2ff42425cf5c9b2fd005ffe44e3fb2b140f2cbbd84b4534330f2a810a8bc",
     2: "7b2f078dc0c5f3bbed850c138790497c39624c771b672ec59e6a33d3b94fa3eb",
-    3: "fdeed270ddadc9fe3af1e2aac9b732b48bb7c49236e03e81d89fc0e30d4a390e",
+    3: "b907106bd7b95a42daa63624b17f6dbc4b46b9c2c4619db12588c1a7934df755",
 }
 
 

@@ -72,6 +72,8 @@ _RELAYED = {
     "embeddings": ("/embeddings", {"input": "hi {marker}"}),
     "moderation": ("/moderations", {"input": "hi {marker}"}),
     "rerank": ("/rerank", {"query": "hi {marker}", "documents": ["a cat", "a dog"]}),
+    "images": ("/images/generations", {"prompt": "a red square {marker}", "response_format": "b64_json"}),
+    "speech": ("/audio/speech", {"input": "hi {marker}", "voice": "nova", "response_format": "wav"}),
 }
 
 

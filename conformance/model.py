@@ -114,6 +114,7 @@ class Requirement:
     profile: str
     text: str
     ref: tuple[str, ...]  # decision numbers ("D8") and/or JSON pointers into nexhina.yaml
+    basis: str | None = None  # why a MUST is a MUST (D65, D71): client, billing, access, data, outcome, shape
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,7 @@ def _parse(document: Any, source: Path) -> Catalogue:
             profile=e["profile"],
             text=e["text"],
             ref=tuple(e["ref"]),
+            basis=e.get("basis"),
         )
         for e in items
     )

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance.matrix import Row, fault_requirement, table
+from conformance.matrix import Row, fault_requirement, impact_kind, table
 from conformance.model import Level
 from conformance.reference.faults import catalogue as fault_catalogue
 from conformance.requirements import load_catalogue
@@ -105,3 +105,12 @@ def test_collateral_entries_name_real_faults_and_give_reasons() -> None:
 def test_fault_reports_its_client_impact(fault: str) -> None:
     """Every fault's own requirement carries what the official SDK made of it (issue 19)."""
     assert _row(fault).own_impact.startswith(("openai-python ", "no exchange")), _row(fault).impact
+
+
+def test_a_client_basis_is_shown_by_the_sdk() -> None:
+    """A MUST kept because it breaks a widely used client (basis ``client``, D65/D71) does: at
+    least one of its reference faults makes the official SDK raise or read something else."""
+    shown = {fault_requirement(r.fault) for r in matrix()
+             if r.fault and impact_kind(r.own_impact) in {"raises", "parses-differently"}}
+    claimed = {r.id for r in load_catalogue() if r.basis == "client"}
+    assert claimed <= shown, f"basis client, but no fault of theirs breaks the SDK: {sorted(claimed - shown)}"

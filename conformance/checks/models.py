@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conformance import spec
+from conformance.checks._common import misses_object
 from conformance.checks._judged import judges
 from conformance.model import Exchange, Violation, truncate
 
@@ -36,13 +37,16 @@ def check_json_body(exchange: Exchange, *, requirement: str) -> list[Violation]:
     return []
 
 
-@judges("models.list.shape", "models.list.model-shape")
+@judges("models.list.shape", "models.list.model-shape", "models.list.object")
 def check_model_list(body: Any) -> list[Violation]:
-    """``{"object": "list", "data": [Model, ...]}``; errors inside an item are model-shape."""
+    """``{"object": "list", "data": [Model, ...]}``; errors inside an item are model-shape, a
+    wrong ``object`` is its own SHOULD (no client reads it, D71)."""
     found = []
     for v in spec.validate(body, "ModelList", requirement="models.list.shape"):
         if _MODEL_ITEM.match(v.where or ""):
             v = Violation("models.list.model-shape", v.expected, v.actual, v.where)
+        elif v.where == "/object" or misses_object(v):
+            v = Violation("models.list.object", v.expected, v.actual, v.where)
         found.append(v)
     return found
 

@@ -37,6 +37,7 @@ from conformance.checks.properties_ids import (
     MISSING_AUTH,
     MODEL_SHAPE,
     NEGATIVE,
+    OBJECT_IDS,
     OUT_OF_RANGE,
     POSITIVE,
     SHAPE_IDS,
@@ -65,6 +66,7 @@ __all__ = [
     "MISSING",
     "MISSING_AUTH",
     "MODEL_SHAPE",
+    "OBJECT_IDS",
     "NEGATIVE",
     "OUT_OF_RANGE",
     "POSITIVE",
@@ -229,6 +231,9 @@ def _schema_violation(failure: FailureFacts, case: CaseFacts) -> list[Violation]
     elif case.operation_id == "listModels" and failure.instance_path[:1] == ("data",) \
             and len(failure.instance_path) >= 2:
         requirement = MODEL_SHAPE   # a listed model, not the list, breaks its schema
+    elif case.operation_id in OBJECT_IDS and (failure.instance_path == ("object",) or (
+            failure.instance_path == () and "'object' is a required property" in failure.message)):
+        requirement = OBJECT_IDS[case.operation_id]
     else:
         requirement = SHAPE_IDS.get(case.operation_id)
     if requirement is None or case.operation_id in UNSERVED:
@@ -314,6 +319,8 @@ def judged_by_case(case: CaseFacts, exchange: Exchange, *, multipart: bool = Fal
         ids |= {rid for rid in (SHAPE_IDS.get(case.operation_id), STREAM_IDS.get(case.operation_id)) if rid}
         if case.operation_id == "listModels":
             ids.add(MODEL_SHAPE)
+        if case.operation_id in OBJECT_IDS:
+            ids.add(OBJECT_IDS[case.operation_id])
     if status >= 400:
         ids |= {"errors.envelope-shape", "errors.envelope-content-type", "errors.envelope-fields-present"}
     ids |= _KIND_IDS.get(case.kind, set())

@@ -61,6 +61,14 @@ STREAM_CONTENT_TYPE_IDS: Mapping[str, str] = {
 #: A listed model that breaks the Model schema (inside GET /models' ``data``).
 MODEL_SHAPE = "models.list.model-shape"
 
+#: operationId -> the requirement that owns the ``object`` member of its 2xx JSON answer (a
+#: SHOULD of its own: no client reads it, D71).
+OBJECT_IDS: Mapping[str, str] = {
+    "listModels": "models.list.object",
+    "createChatCompletion": "chat.response.object",
+    "createResponse": "responses.object",
+}
+
 MISSING = "errors.missing-required-field"
 MALFORMED = "errors.malformed-json"
 WRONG_TYPE = "errors.wrong-type"
@@ -114,6 +122,7 @@ def operation_ids(operation_id: str, *, body: str = "json", has_enum: bool = Tru
             STREAM_IDS.get(operation_id),
             STREAM_CONTENT_TYPE_IDS.get(operation_id),
             MODEL_SHAPE if operation_id == "listModels" else None,
+            None if operation_id in UNSERVED else OBJECT_IDS.get(operation_id),
         )
         if rid
     )

@@ -91,7 +91,8 @@ HTTP_FAULTS: dict[str, str] = {
     "errors.rate-limited": "the rate-limited key is never limited",
     "errors.rate-limit-retry-after": "the 429 for rate limiting carries no Retry-After header",
     "errors.rate-limit-recovers": "once limited, the rate-limited key stays limited",
-    "models.list.shape": "GET /models answers object 'models' instead of 'list'",
+    "models.list.shape": "GET /models answers data as an object keyed by model id instead of an array",
+    "models.list.object": "GET /models answers object 'models' instead of 'list'",
     "models.list.model-shape": (
         "listed models carry created as an ISO date string (the ModelList schema check, models.list.shape, fails too)"
     ),

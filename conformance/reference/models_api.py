@@ -29,9 +29,11 @@ def list_models(faults: FaultSet, served: list[str] | None = None) -> dict[str, 
     ids = all_model_ids() if served is None else served
     if faults.on("models.list.declared-models"):
         ids = [i for i in ids if i != _DROPPED]
-    listing = {"object": "list", "data": [model_object(i, faults) for i in ids]}
-    if faults.on("models.list.shape"):
+    listing: dict[str, Any] = {"object": "list", "data": [model_object(i, faults) for i in ids]}
+    if faults.on("models.list.object"):
         listing["object"] = "models"
+    if faults.on("models.list.shape"):
+        listing["data"] = {m["id"]: m for m in listing["data"]}
     return listing
 
 

@@ -65,7 +65,7 @@ def _served_json(verdict: VerdictRecorder, ex: Exchange, requirement: str) -> An
 
 @pytest.mark.feature("models")
 @pytest.mark.requirements(
-    "models.list.shape", "models.list.model-shape", "models.list.declared-models", *SERVED_IDS
+    "models.list.shape", "models.list.model-shape", "models.list.object", "models.list.declared-models", *SERVED_IDS
 )
 def test_models_list(transport: Transport, settings: Settings, verdict: VerdictRecorder) -> None:
     """GET /models lists Model objects, including every model the target declares."""

@@ -54,6 +54,15 @@ def test_schema_passes_and_drops_owned_pointers() -> None:
     assert pairs(c.check_chat_response_schema(broken(["created"], "now"))) == [("chat.response.schema", "/created")]
 
 
+def test_a_missing_object_is_the_object_shoulds_not_the_schema_must() -> None:
+    body = answer(choice())
+    del body["object"]
+    assert c.check_chat_response_schema(body) == []
+    assert pairs(c.check_chat_invariants(body)) == [("chat.response.object", "/object")]
+    del body["created"]             # any other missing member is still the schema's
+    assert pairs(c.check_chat_response_schema(body)) == [("chat.response.schema", "/")]
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [

@@ -41,13 +41,16 @@ def test_json_body_passes_and_fails() -> None:
     [
         (listing(model(), model("ref-embed")), []),
         (listing(), []),
-        ({"object": "lists", "data": [model()]}, [("models.list.shape", "/object")]),
-        ({"data": [model()]}, [("models.list.shape", "/")]),
+        ({"object": "lists", "data": [model()]}, [("models.list.object", "/object")]),
+        ({"data": [model()]}, [("models.list.object", "/")]),
+        ({"object": "list", "data": {"ref-chat": model()}}, [("models.list.shape", "/data")]),
+        ({"object": "list"}, [("models.list.shape", "/")]),
         (listing(model(object="models")), [("models.list.model-shape", "/data/0/object")]),
         (listing(model(), model(created="yesterday")), [("models.list.model-shape", "/data/1/created")]),
         (listing("ref-chat"), [("models.list.model-shape", "/data/0")]),  # type: ignore[arg-type]
     ],
-    ids=["ok", "empty", "object", "no-object", "model-object", "created-type", "not-an-object"],
+    ids=["ok", "empty", "object", "no-object", "data-not-a-list", "no-data", "model-object", "created-type",
+         "not-an-object"],
 )
 def test_model_list(body: Any, expected: list[tuple[str, str]]) -> None:
     assert pairs(m.check_model_list(body)) == expected

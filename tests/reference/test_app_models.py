@@ -39,6 +39,11 @@ def test_models_need_auth(stub_server: StubServer) -> None:
 
 def test_fault_list_shape(stub_server: StubServer) -> None:
     listing = stub_server.request("GET", "/models", faults="models.list.shape").json()
+    assert listing["object"] == "list" and sorted(listing["data"]) == sorted(all_model_ids())
+
+
+def test_fault_list_object(stub_server: StubServer) -> None:
+    listing = stub_server.request("GET", "/models", faults="models.list.object").json()
     assert listing["object"] == "models" and len(listing["data"]) == len(all_model_ids())
 
 

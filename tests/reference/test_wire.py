@@ -33,7 +33,7 @@ def test_hostile_faults_by_url_leave_other_faults_to_the_app() -> None:
         assert answer.status_code == 502 and answer.headers["content-type"].startswith("text/html")
         with pytest.raises(httpx.TransportError):
             client.get(f"{root}/fault/hostile:reset/v1/models", headers=KEY)
-        url = f"{root}/fault/hostile:chat-no-answer+models.list.shape/v1"
+        url = f"{root}/fault/hostile:chat-no-answer+models.list.object/v1"
         with pytest.raises(httpx.ReadTimeout):
             client.post(f"{url}/chat/completions", json=CHAT, headers=KEY)
         streamed = client.post(f"{url}/chat/completions", json={**CHAT, "stream": True}, headers=KEY)

@@ -25,7 +25,7 @@ def _raw() -> dict[str, Any]:
 
 def _entry(**overrides: Any) -> dict[str, Any]:
     entry = {"id": "chat.sample", "level": "MUST", "feature": "chat", "profile": "core",
-             "text": "A sample MUST hold.", "ref": ["D5"]}
+             "text": "A sample MUST hold.", "ref": ["D5"], "basis": "data"}
     return {**entry, **overrides}
 
 
@@ -117,6 +117,9 @@ def test_default_catalogue_is_cached_and_frozen() -> None:
         (_entry(ref=["section 5"]), "is not valid under any"),
         (_entry(extra="x"), "Additional properties"),
         ({k: v for k, v in _entry().items() if k != "feature"}, "'feature' is a required property"),
+        ({k: v for k, v in _entry().items() if k != "basis"}, "'basis' is a required property"),
+        (_entry(basis="pedantry"), "'pedantry' is not one of"),
+        (_entry(level="SHOULD", text="A sample SHOULD hold."), "should not be valid"),
     ],
 )
 def test_malformed_entries_name_the_entry(tmp_path: Path, entry: dict[str, Any], message: str) -> None:

@@ -2,8 +2,8 @@
 
 Owns:
 
-- :data:`SCHEMA`, the spec loaded by Schemathesis once at import (module level, so pytest-xdist
-  can spread the 13 operation items over workers) and configured for cheap, reproducible runs:
+- :func:`load_schema` / :func:`loaded_schema`, the spec loaded by Schemathesis (once per process,
+  when the first property test runs) and configured for cheap, reproducible runs:
   positive and negative modes; examples, coverage and fuzzing phases; no example database;
   undocumented-method probes limited to PUT and PATCH (GET on a POST path can hit a real
   listing on OpenAI-like APIs, DELETE on ``/models/{model}`` deletes a fine-tuned model);
@@ -14,19 +14,19 @@ Owns:
   :class:`~conformance.model.Exchange` and Schemathesis' ``Response``;
 - :func:`failure_facts`, which reduces a Schemathesis failure to plain data for
   :func:`conformance.checks.properties.failure_to_violations`;
-- :func:`configure_item`, which applies the run's settings (examples per operation, seed) and
-  the operation's feature and requirement marks to one generated test function at collection.
+- :func:`operation_test`, which builds one operation's Hypothesis test when its item runs (never
+  at collection) and applies the run's settings (examples per operation, seed).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import hypothesis
-import pytest
 import requests
 import schemathesis
 from schemathesis import GenerationMode
@@ -53,11 +53,9 @@ from conformance.checks.properties import (
     POSITIVE,
     WRONG_METHOD,
     FailureFacts,
-    operation_ids,
 )
 from conformance.model import Exchange, Violation
-from conformance.spec import SPEC_PATH, load_spec, request_schema
-from conformance.suites.operations import operation
+from conformance.spec import SPEC_PATH
 
 if TYPE_CHECKING:
     from schemathesis.schemas import APIOperation, BaseSchema
@@ -226,11 +224,58 @@ def failure_facts(failure: Failure, exchange: Exchange) -> FailureFacts:
     return FailureFacts(**facts)
 
 
-# --------------------------------------------------------------------------- collection
+# --------------------------------------------------------------------------- one operation's test
+
+
+@functools.cache
+def loaded_schema() -> BaseSchema:
+    """The configured schema, loaded once per process (the first property test that runs pays it)."""
+    return load_schema()
+
+
+def operation_test(label: str, settings: Settings) -> Callable[..., None]:
+    """The Hypothesis test of one operation (``"POST /chat/completions"``), built now, configured for the run.
+
+    Built as Schemathesis' pytest plugin builds a ``@schema.parametrize()`` item (examples,
+    coverage and fuzzing phases), but at run time and for this operation only: the item's
+    collection builds nothing. Call it with ``properties=`` the run object; it calls
+    ``properties.run(case)`` for every case. The fuzzing phase draws ``properties.max_examples``
+    cases from a seed derived from ``properties.seed`` (the same cases whatever the process).
+    """
+    from schemathesis.checks import load_all_checks
+    from schemathesis.generation.feedback import FeedbackSources
+    from schemathesis.pytest._test_builder import build_operation_test
+    from schemathesis.python._constants.orchestrator import make_constants_value_source
+
+    schema = loaded_schema()
+    method, path = label.split(" ", 1)
+    api_operation = schema[path][method]
+    load_all_checks()
+
+    def send_case(case: AnyCase, properties: Any) -> None:
+        properties.run(case)
+
+    func = build_operation_test(
+        config=schema.config,
+        operation=api_operation,
+        test_func=schema.parametrize()(send_case),
+        given_kwargs={},
+        feedback=FeedbackSources(constants_value_source=make_constants_value_source(schema)),
+    )
+    current = getattr(func, "_hypothesis_internal_use_settings", None)
+    hypothesis.settings(
+        current,
+        max_examples=settings.properties.max_examples,
+        database=None,
+        deadline=None,
+        suppress_health_check=_SUPPRESSED,
+    )(func)
+    hypothesis.seed(operation_seed(settings.properties.seed, api_operation.label))(func)
+    return func
 
 
 def operation_of(func: Callable[..., Any]) -> APIOperation[Any, Any, Any, Any]:
-    """The Schemathesis operation a generated per-operation test function belongs to."""
+    """The Schemathesis operation a built per-operation test belongs to."""
     found = ApiOperationMark.get(func)
     if found is None:
         raise RuntimeError(f"{func!r} is not a Schemathesis per-operation test (schemathesis changed?)")
@@ -240,48 +285,3 @@ def operation_of(func: Callable[..., Any]) -> APIOperation[Any, Any, Any, Any]:
 def operation_seed(seed: int, label: str) -> int:
     """A per-operation seed derived from the run's seed (stable across processes)."""
     return (seed * 1_000_003 + zlib.crc32(label.encode("utf-8"))) % (2**32)
-
-
-def configure_item(func: Callable[..., Any], settings: Settings) -> None:
-    """Apply the run's property settings and the operation's marks to one generated test.
-
-    Called from the test module's ``pytest_generate_tests`` (at collection, once per
-    operation): the fuzzing phase draws ``properties.max_examples`` cases from a seed derived
-    from ``properties.seed``; the item needs the operation's feature and declares every id
-    the operation's checks may report.
-    """
-    op = operation_of(func)
-    meta = operation(str(op.definition.raw.get("operationId", "")))
-    current = getattr(func, "_hypothesis_internal_use_settings", None)
-    hypothesis.settings(
-        current,
-        max_examples=settings.properties.max_examples,
-        database=None,
-        deadline=None,
-        suppress_health_check=_SUPPRESSED,
-    )(func)
-    hypothesis.seed(operation_seed(settings.properties.seed, op.label))(func)
-    pytest.mark.feature(meta.feature)(func)
-    has_enum = meta.body == "json" and _holds_enum(request_schema(meta.path, meta.method) or {})
-    pytest.mark.requirements(*operation_ids(meta.operation_id, body=meta.body, has_enum=has_enum))(func)
-
-
-def _holds_enum(schema: object, seen: frozenset[str] = frozenset()) -> bool:
-    """Whether a request schema (local $refs followed) holds an ``enum``/``const`` outside alternatives."""
-    if isinstance(schema, list):
-        return any(_holds_enum(item, seen) for item in schema)
-    if not isinstance(schema, dict):
-        return False
-    if "enum" in schema or "const" in schema:
-        return True
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
-        target: Any = load_spec()
-        for token in ref[2:].split("/"):
-            target = target.get(token.replace("~1", "/").replace("~0", "~"), {}) if isinstance(target, dict) else {}
-        if _holds_enum(target, seen | {ref}):
-            return True
-    # Inside oneOf/anyOf a broken value matches no branch, which reads as a wrong type, not an
-    # unknown enum value: only enums outside alternatives can be generated as such.
-    skipped = ("$ref", "example", "examples", "oneOf", "anyOf")
-    return any(_holds_enum(value, seen) for key, value in schema.items() if key not in skipped)

@@ -1,21 +1,21 @@
-"""One operation's property test: generate its cases, send them as a batch, judge every answer.
+"""One operation's property test: generate its cases, send them as they come, judge every answer in order.
 
 :class:`PropertyRun` lives for one pytest item (one operation). :meth:`PropertyRun.build` builds
 the operation's Schemathesis test (only now: collection builds nothing); :meth:`PropertyRun.execute`
-runs it. Hypothesis hands over the cases one at a time and :meth:`PropertyRun.run` only decides
-whether to send each (coverage sample, cost caps), makes a positive case cheap and keeps the
-request. Nothing that decides which cases are drawn or sent depends on an answer, so the kept
-requests then go out together (`SuiteTransport.concurrently`, at most ``budgets.concurrency`` in
-flight; D120) through the run's transport (budget, time bounds, byte caps, redaction), and the
-answers are judged in the order the cases were drawn: Schemathesis' checks and ours, every finding
-mapped to catalogue violations and recorded with the ``verdict`` fixture (deduplicated: one
-operation can produce the same finding for many cases). The first positive case answered 2xx is
-also sent once with an unknown key (Schemathesis' ``ignored_auth``, done through our transport).
-The requests' digest (`RunStats.requests`) follows that order too, whatever the wire order.
+runs it. For every case Hypothesis hands over, :meth:`PropertyRun.run` decides whether to send
+it (coverage sample, cost caps), makes a positive case cheap and sends it in the background
+(at most ``budgets.concurrency`` in flight, D120) while Hypothesis draws the next one: nothing
+that decides which cases are drawn or sent depends on an answer. Every request goes through the
+run's transport (budget, time bounds, byte caps, redaction). Once the cases are drawn, the
+answers are judged in case order: Schemathesis' checks and ours, every finding mapped to
+catalogue violations and recorded with the ``verdict`` fixture (deduplicated: one operation can
+produce the same finding for many cases). The first positive case answered 2xx is also sent
+once with an unknown key (Schemathesis' ``ignored_auth``, done through our transport). The
+requests' digest (`RunStats.requests`) follows case order too, whatever the wire order.
 
 It never raises on a finding: the plugin turns recorded MUST violations into a failure after
-the test. A transport error (budget spent, timeout, refused connection) is raised once the
-answers before it (in case order) are judged, so the item ends as ERROR.
+the test. A transport error (budget spent, timeout, refused connection) stops the sending and is
+raised once the answers before it (in case order) are judged, so the item ends as ERROR.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import copy
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from schemathesis.core.failures import Failure, FailureGroup
@@ -62,6 +62,7 @@ from conformance.suites.properties_schema import (
     AnyCase,
     checks_for,
     failure_facts,
+    only_spec_values,
     operation_of,
     operation_test,
     response_from_exchange,
@@ -125,8 +126,10 @@ class PropertyRun:
         self._auth_probed = False
         self._seen: set[tuple[str, str | None, str]] = set()
         self._per_requirement: dict[str, int] = {}
-        self._pending: list[tuple[AnyCase, str, Outgoing]] = []
+        self._pending: list[tuple[AnyCase, str, Outgoing, Future[Exchange | TransportError] | None]] = []
         self._test: Callable[..., None] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._stopped = False    # a send failed: later cases are not sent
         features = settings.features
         # Auth probes need a target with keys; client-mistake cases one that declares errors.
         self._kinds = {POSITIVE}
@@ -137,7 +140,8 @@ class PropertyRun:
     def build(cls, label: str, *, settings: Settings, transport: SuiteTransport, models: Mapping[str, str],
               verdict: VerdictRecorder) -> PropertyRun:
         """The run of one operation (``"POST /chat/completions"``): its test built, its coverage sample planned."""
-        test = operation_test(label, settings)
+        with only_spec_values():
+            test = operation_test(label, settings)
         op = operation(str(operation_of(test).definition.raw.get("operationId", "")))
         cases = explicit_cases(test)
         if not cases:
@@ -149,14 +153,20 @@ class PropertyRun:
         return run
 
     def execute(self) -> None:
-        """Run the operation's Hypothesis test (it keeps the cases), then send and judge them."""
+        """Run the operation's Hypothesis test, its kept cases sent as they come, then judge every answer."""
         from schemathesis.generation.hypothesis.reporting import ignore_hypothesis_output
 
         if self._test is None:
             raise RuntimeError("PropertyRun.execute needs a run made by PropertyRun.build")
-        with ignore_hypothesis_output():
-            self._test(properties=self)
-        self.flush()
+        workers = max(1, self.settings.budgets.concurrency)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nexhina-property") as pool:
+            self._pool = pool
+            try:
+                with ignore_hypothesis_output(), only_spec_values():
+                    self._test(properties=self)
+                self.flush()
+            finally:
+                self._pool = None
 
     # ------------------------------------------------------------------ per case
 
@@ -177,22 +187,33 @@ class PropertyRun:
                 prefer_stream(case, self.op, self.settings)
         # A snapshot: cases of one operation can share body objects, and later cases are capped in place.
         request = copy.deepcopy(outgoing(case, self.transport.base_url))
-        logger.debug("%s: keeping a %s case (%s)", self.op.operation_id, kind,
+        logger.debug("%s: sending a %s case (%s)", self.op.operation_id, kind,
                      getattr(case.meta.phase.data, "description", "") if case.meta is not None else "")
-        self._pending.append((case, kind, request))
+        self._pending.append((case, kind, request, self._submit(request, kind)))
+
+    def _submit(self, request: Outgoing, kind: str) -> Future[Exchange | TransportError] | None:
+        """Send now, in the background while Hypothesis draws the next case; None once a send failed."""
+        if self._stopped:
+            return None          # an earlier case's send failed: the run stops there (see `flush`)
+        if self._pool is not None:
+            return self._pool.submit(self._attempt, request, kind)
+        done: Future[Exchange | TransportError] = Future()
+        done.set_result(self._attempt(request, kind))
+        return done
 
     def flush(self) -> None:
-        """Send the kept cases together, then judge each answer in case order.
+        """Judge each kept case's answer in case order (waiting for it when it is still on its way).
 
         The unknown-key probe follows the first positive case answered 2xx (in case order).
-        The first transport error (in case order) is raised after the answers before it are
-        judged; the requests after it may have been sent (they count against the budget) but
-        are not judged, as if the run had stopped there.
+        The first transport error (in case order) is raised once the answers before it are
+        judged; cases after it that were already sent count against the budget but are not
+        judged, later ones are not sent: as if the run had stopped there.
         """
         pending, self._pending = self._pending, []
-        answers = self.transport.concurrently(*(partial(self._attempt, request, kind)
-                                                for _case, kind, request in pending))
-        for (case, kind, request), answer in zip(pending, answers, strict=True):
+        for case, kind, request, sent in pending:
+            if sent is None:
+                raise RuntimeError("a property case was held back with no failed send before it")
+            answer = sent.result()
             if isinstance(answer, TransportError):
                 raise answer
             self._count(request, kind)
@@ -217,10 +238,11 @@ class PropertyRun:
         return kind
 
     def _attempt(self, request: Outgoing, kind: str) -> Exchange | TransportError:
-        """One send of the batch: its answer, or the transport error it ended with (raised in order)."""
+        """One send: its answer, or the transport error it ended with (raised in case order by `flush`)."""
         try:
             return self._deliver(request, kind)
         except TransportError as exc:
+            self._stopped = True
             return exc
 
     def _send(self, request: Outgoing, kind: str) -> Exchange:

@@ -20,10 +20,11 @@ Owns:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import hypothesis
@@ -272,6 +273,32 @@ def operation_test(label: str, settings: Settings) -> Callable[..., None]:
     )(func)
     hypothesis.seed(operation_seed(settings.properties.seed, api_operation.label))(func)
     return func
+
+
+@contextlib.contextmanager
+def only_spec_values() -> Iterator[None]:
+    """While it lasts, Hypothesis draws no literal of the local modules Python happens to have loaded (D123).
+
+    Hypothesis mixes into its draws the string and number literals of every "local" module in
+    ``sys.modules`` (ours, when the package is not in site-packages), rescanned whenever a module
+    is imported. Cases would then depend on which of our modules a process imported so far (lazy
+    imports, a sending thread's first import in the middle of a draw, an editable versus an
+    installed package), not only on the spec, the seed and the example count. Hypothesis has no
+    setting for it: its module-level lookup is replaced by an empty pool, and its cache of
+    permitted constants emptied on the way in and out.
+    """
+    from hypothesis.internal.conjecture import providers
+    from hypothesis.internal.constants_ast import Constants
+
+    original = providers._get_local_constants
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
 
 
 def operation_of(func: Callable[..., Any]) -> APIOperation[Any, Any, Any, Any]:

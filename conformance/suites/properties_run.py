@@ -53,6 +53,7 @@ from conformance.suites.properties_cases import (
     cap_positive,
     case_kind,
     coverage_plan,
+    drop_unplanned,
     explicit_cases,
     is_coverage,
     outgoing,
@@ -150,6 +151,12 @@ class PropertyRun:
         plan = coverage_plan(cases, quota=settings.properties.max_examples, seed=settings.properties.seed)
         run = cls(op, settings=settings, transport=transport, models=models, verdict=verdict, coverage_ids=plan)
         run._test = test
+        unplanned = drop_unplanned(test, plan)
+        # Generated all the same (the phase enumerated them) and skipped unsent, as `run` would.
+        run.stats.generated += len(unplanned)
+        run.stats.skipped += len(unplanned)
+        if unplanned:
+            run.stats.by_phase["coverage"] = len(unplanned)
         return run
 
     def execute(self) -> None:

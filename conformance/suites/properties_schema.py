@@ -23,9 +23,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import os
 import re
 import zlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import hypothesis
@@ -237,7 +239,23 @@ def failure_facts(failure: Failure, exchange: Exchange) -> FailureFacts:
 @functools.cache
 def loaded_schema() -> BaseSchema:
     """The configured schema, loaded once per process (the first property test that runs pays it)."""
+    keep_hypothesis_files_in_cache()
     return load_schema()
+
+
+def keep_hypothesis_files_in_cache() -> None:
+    """Hypothesis keeps its files in the user's cache directory, not in the current one (D124).
+
+    Its Unicode tables take it about 0.8 s of CPU to build; kept in ``./.hypothesis`` they were
+    built again by every run started from another directory, and left a directory behind
+    there. ``HYPOTHESIS_STORAGE_DIRECTORY`` still wins when set.
+    """
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    set_hypothesis_home_dir(cache / "nexhina-conformance" / "hypothesis")
 
 
 def operation_test(label: str, settings: Settings) -> Callable[..., None]:

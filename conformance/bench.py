@@ -1,17 +1,21 @@
 """Benchmark of whole runs: ``python -m conformance.bench [--only NAME] [--hostile]``.
 
 Each configuration runs ``nexhina-conformance run`` in a fresh process (as a user would) and is
-measured from the outside: wall time, the requests the report says were sent, the time the
-tests of each phase took (from junit.xml: the Schemathesis property tests versus the scenario
-suites) and the time the plugin took to write the reports. Prints a Markdown table.
+measured from the outside: wall time, CPU time (user + system of the run's process and the xdist
+workers it waited for: on a shared machine the steadier figure), the requests the report says
+were sent, the time the tests of each phase took (from junit.xml: the Schemathesis property tests
+versus the scenario suites) and the time the plugin took to write the reports. Prints a Markdown
+table.
 
 Targets: the embedded reference, and ``nexhina-conformance serve`` in a subprocess (with
 ``--latency-ms`` for a slow, remote-like gateway).
 "Sequential" sets ``budgets.concurrency = 1`` in the served target file (every request of a test
 after the other); "in-test concurrency" keeps the default (``budgets.concurrency = 4``: the
 independent requests of one test go out together, ``Transport.concurrently``); "-n 4" adds
-xdist workers on top. The same run compares against plain ``schemathesis run`` on the same spec, example count and
-seed against the same ``serve`` (the ratio is our full run over Schemathesis' wall time).
+xdist workers on top. "Black-box lane" strips the relay and the platform from the served target
+file (the issue's speed targets are about that lane alone). That full run compares against plain
+``schemathesis run`` on the same spec, example count and seed against the same ``serve`` (the
+ratio is our run over Schemathesis', wall and CPU). The load average is printed before and after.
 ``--hostile`` adds one full run per hostile fault with the *default* timeouts (the issue's
 "ends within 3 minutes" bound).
 """
@@ -21,7 +25,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -39,12 +45,20 @@ CONFIGURATIONS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
     "core, embedded reference": (None, ("--profile", "core")),
     "full, serve": ((), ()),
     "core, serve": ((), ("--profile", "core")),
+    "full, serve, black-box lane": ((), ()),
+    "core, serve, black-box lane": ((), ("--profile", "core")),
     "full, serve --latency-ms 300, sequential": (("--latency-ms", "300"), ()),
     "full, serve --latency-ms 300, in-test concurrency": (("--latency-ms", "300"), ()),
     "full, serve --latency-ms 300, in-test concurrency, -n 4": (("--latency-ms", "300"), ("-n", "4")),
 }
 #: Configurations that send every request of a test after the other (``budgets.concurrency = 1``).
 SEQUENTIAL: frozenset[str] = frozenset({"full, serve --latency-ms 300, sequential"})
+#: Configurations whose served target file declares no relay and no platform (`black_box`): the
+#: black-box lane alone, which the issue's speed targets (5 s full, 2 s core) and the plain
+#: Schemathesis ratio are about.
+BLACK_BOX: frozenset[str] = frozenset({"full, serve, black-box lane", "core, serve, black-box lane"})
+#: The run the plain Schemathesis run is compared with (the ratio).
+COMPARED = "full, serve, black-box lane"
 #: Hostile faults run with the default timeouts under ``--hostile``.
 HOSTILE: tuple[str, ...] = (
     "hostile:chat-no-answer", "chat.stream.framing@never-ends", "chat.stream.framing@stall",
@@ -55,11 +69,12 @@ _SCHEMATHESIS = "schemathesis run, same spec/examples/seed, serve"
 
 @dataclass(frozen=True)
 class Measurement:
-    """One benchmarked run."""
+    """One benchmarked run (``cpu_s``: user + system seconds of its process and the workers it waited for)."""
 
     name: str
     exit_code: int
     wall_s: float
+    cpu_s: float
     tests: int
     requests: int
     properties_s: float
@@ -94,23 +109,51 @@ def sequential(target: Path) -> Path:
     return copy
 
 
+def black_box(target: Path) -> Path:
+    """A copy of a served target file without the relay and the platform (next to it).
+
+    No ``relay*`` or ``platform*`` feature, no ``relay_*`` model, no ``[upstream]`` or
+    ``[platform]`` table: a run against it is the black-box lane alone.
+    """
+    features = sorted(f for f in _features(target) if not f.startswith(("relay", "platform")))
+    kept: list[str] = []
+    section = ""
+    for line in target.read_text(encoding="utf-8").splitlines():
+        header = re.fullmatch(r"\[([A-Za-z_.]+)\]", line.strip())
+        if header:
+            section = header.group(1)
+        if section in ("upstream", "platform") or line.startswith(("relay_", "# The management API")):
+            continue
+        if section == "target" and line.startswith("features = "):
+            line = "features = " + json.dumps(features)
+        kept.append(line)
+    copy = target.with_name(target.stem + "-black-box.toml")
+    copy.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return copy
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(name: str, args: Sequence[str], *, target: Path | None = None) -> Measurement:
     """Run one configuration in a subprocess and measure it."""
     with tempfile.TemporaryDirectory(prefix="nexhina-bench-") as tmp:
         report = Path(tmp) / "report"
         chosen = ("--target", str(target)) if target is not None else ()
-        started = time.monotonic()
+        started, cpu = time.monotonic(), _children_cpu()
         proc = subprocess.run(
             [sys.executable, "-m", "conformance.cli", "run", "--report-dir", str(report), *chosen, *args,
              "--", "-q"],
             cwd=tmp, capture_output=True, text=True, check=False,
         )
-        wall = time.monotonic() - started
+        wall, cpu = time.monotonic() - started, _children_cpu() - cpu
         facts = json.loads((report / "conformance-report.json").read_text(encoding="utf-8"))["run"]
         junit = report / "junit.xml"
         properties, scenarios, tests = _phase_times(junit) if junit.exists() else (0.0, 0.0, 0)
     written = re.search(r"written in ([0-9.]+) s", proc.stdout)
-    return Measurement(name, proc.returncode, wall, tests, int(facts.get("requests_sent", 0)), properties,
+    return Measurement(name, proc.returncode, wall, cpu, tests, int(facts.get("requests_sent", 0)), properties,
                        scenarios, float(written.group(1)) if written else 0.0)
 
 
@@ -124,7 +167,7 @@ def measure_schemathesis(target: Path) -> Measurement | None:
         return None
     settings = resolve({}, {}, load_target_file(target), known_features=_features(target))
     assert settings.base_url is not None and settings.api_key is not None
-    started = time.monotonic()
+    started, cpu = time.monotonic(), _children_cpu()
     with tempfile.TemporaryDirectory(prefix="nexhina-bench-st-") as tmp:   # its .schemathesis/ cache goes here
         proc = subprocess.run(
             [executable, "run", str(openapi_dir() / SPEC_FILE), "--url", settings.base_url,
@@ -132,7 +175,8 @@ def measure_schemathesis(target: Path) -> Measurement | None:
              "--max-examples", str(settings.properties.max_examples), "--seed", str(settings.properties.seed)],
             capture_output=True, text=True, check=False, cwd=tmp,
         )
-    return Measurement(_SCHEMATHESIS, proc.returncode, time.monotonic() - started, 0, 0, 0.0, 0.0, 0.0)
+    return Measurement(_SCHEMATHESIS, proc.returncode, time.monotonic() - started, _children_cpu() - cpu,
+                       0, 0, 0.0, 0.0, 0.0)
 
 
 def _features(target: Path) -> frozenset[str]:
@@ -159,18 +203,19 @@ def _phase_times(junit: Path) -> tuple[float, float, int]:
 def table(rows: Sequence[Measurement]) -> str:
     """The measurements as a Markdown table."""
     lines = [
-        "| run | exit | wall s | tests | requests | property tests s | scenario tests s | reports s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | exit | wall s | cpu s | tests | requests | property tests s | scenario tests s | reports s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {m.name} | {m.exit_code} | {m.wall_s:.1f} | {m.tests} | {m.requests} | {m.properties_s:.1f} "
-        f"| {m.scenarios_s:.1f} | {m.reports_s:.2f} |"
+        f"| {m.name} | {m.exit_code} | {m.wall_s:.1f} | {m.cpu_s:.1f} | {m.tests} | {m.requests} "
+        f"| {m.properties_s:.1f} | {m.scenarios_s:.1f} | {m.reports_s:.2f} |"
         for m in rows
     ]
-    ours = next((m for m in rows if m.name == "full, serve"), None)
+    ours = next((m for m in rows if m.name == COMPARED), None)
     theirs = next((m for m in rows if m.name == _SCHEMATHESIS), None)
-    if ours is not None and theirs is not None and theirs.wall_s > 0:
-        lines += ["", f"ratio full run / plain Schemathesis (same serve): {ours.wall_s / theirs.wall_s:.2f}"]
+    if ours is not None and theirs is not None and theirs.wall_s > 0 and theirs.cpu_s > 0:
+        lines += ["", f"ratio {COMPARED} / plain Schemathesis (same serve): {ours.wall_s / theirs.wall_s:.2f} "
+                  f"wall, {ours.cpu_s / theirs.cpu_s:.2f} cpu"]
     return "\n".join(lines)
 
 
@@ -191,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = args.only or list(CONFIGURATIONS)
     rows: list[Measurement] = []
+    sys.stdout.write("load average at start: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory(prefix="nexhina-bench-serve-") as tmp:
         workdir = Path(tmp)
         for name in names:
@@ -201,14 +247,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             with serving(serve_options, workdir) as target:
                 if name in SEQUENTIAL:
                     target = sequential(target)
+                if name in BLACK_BOX:
+                    target = black_box(target)
                 rows.append(measure(name, run_options, target=target))
-                if name == "full, serve" and not args.no_schemathesis:
+                if name == COMPARED and not args.no_schemathesis:
                     plain = measure_schemathesis(target)
                     if plain is not None:
                         rows.append(plain)
         if args.hostile:
             rows += _hostile(workdir)
     sys.stdout.write(table(rows) + "\n")
+    sys.stdout.write("load average at end: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
     return 0 if all(m.exit_code == 0 for m in rows if "--fault" not in m.name and m.name != _SCHEMATHESIS) else 1
 
 

@@ -6,7 +6,8 @@ Owns:
   Schemathesis metadata, or None for a case not worth sending (only generated header values
   are invalid: the suite sends its own headers, so it would repeat a positive case);
 - :func:`coverage_plan`: which coverage-phase cases an operation sends (every probe, and a
-  small diverse sample of the positive and negative ones: the phase enumerates hundreds);
+  small diverse sample of the positive and negative ones: the phase enumerates hundreds), and
+  :func:`drop_unplanned`, which keeps Hypothesis from running the test for the others;
 - :func:`cap_positive`: cost control of a positive case (the target's model, capped output
   tokens and counts, a tiny real audio file), applied only to cases known to be positive so
   negative cases stay negative;
@@ -155,6 +156,27 @@ def explicit_cases(func: Any) -> list[AnyCase]:
     found = [getattr(e, "kwargs", {}).get("case") for e in examples]
     # Hypothesis runs explicit examples in reverse order of attachment.
     return [c for c in reversed(found) if isinstance(c, schemathesis.Case)]
+
+
+def drop_unplanned(func: Any, plan: frozenset[str]) -> list[AnyCase]:
+    """Take the coverage cases outside ``plan`` off a test function's explicit examples; return them.
+
+    They would be skipped unsent anyway (`PropertyRun` sends only the plan's coverage cases), but
+    Hypothesis would still run the test once for each: most of the hundreds the phase enumerates.
+    """
+    examples = getattr(func, "hypothesis_explicit_examples", None)
+    if not isinstance(examples, list):
+        return []
+    kept: list[Any] = []
+    dropped: list[AnyCase] = []
+    for example in examples:
+        case = getattr(example, "kwargs", {}).get("case")
+        if isinstance(case, schemathesis.Case) and is_coverage(case) and case.id not in plan:
+            dropped.append(case)
+        else:
+            kept.append(example)
+    examples[:] = kept
+    return dropped
 
 
 def is_coverage(case: AnyCase) -> bool:

@@ -1,23 +1,30 @@
-"""One operation's property test: send each generated case through the transport and judge it.
+"""One operation's property test: generate its cases, send them as they come, judge every answer in order.
 
-:class:`PropertyRun` lives for one pytest item (one operation). For every case Hypothesis
-hands it, it decides whether to send it (coverage sample, cost caps), makes a positive case
-cheap, sends it through the run's transport (budget, time bounds, byte caps, redaction), lets
-Schemathesis' checks and ours judge the answer, maps every finding to catalogue violations
-and records them with the ``verdict`` fixture (deduplicated: one operation can produce the
-same finding for many cases). The first positive case answered 2xx is also sent once with an
-unknown key (Schemathesis' ``ignored_auth``, done through our transport).
+:class:`PropertyRun` lives for one pytest item (one operation). :meth:`PropertyRun.build` builds
+the operation's Schemathesis test (only now: collection builds nothing); :meth:`PropertyRun.execute`
+runs it. For every case Hypothesis hands over, :meth:`PropertyRun.run` decides whether to send
+it (coverage sample, cost caps), makes a positive case cheap and sends it in the background
+(at most ``budgets.concurrency`` in flight, D120) while Hypothesis draws the next one: nothing
+that decides which cases are drawn or sent depends on an answer. Every request goes through the
+run's transport (budget, time bounds, byte caps, redaction). Once the cases are drawn, the
+answers are judged in case order: Schemathesis' checks and ours, every finding mapped to
+catalogue violations and recorded with the ``verdict`` fixture (deduplicated: one operation can
+produce the same finding for many cases). The first positive case answered 2xx is also sent
+once with an unknown key (Schemathesis' ``ignored_auth``, done through our transport). The
+requests' digest (`RunStats.requests`) follows case order too, whatever the wire order.
 
 It never raises on a finding: the plugin turns recorded MUST violations into a failure after
-the test. A transport error (budget spent, timeout, refused connection) is raised, and raised
-again for every later case without sending anything, so the item ends as ERROR quickly.
+the test. A transport error (budget spent, timeout, refused connection) stops the sending and is
+raised once the answers before it (in case order) are judged, so the item ends as ERROR.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,17 +46,28 @@ from conformance.checks.properties import (
 )
 from conformance.errors import TransportError
 from conformance.model import Exchange, Findings, Violation
-from conformance.suites.operations import Operation
+from conformance.suites.operations import Operation, operation
 from conformance.suites.properties_cases import (
     EXPENSIVE_POSITIVE_CAP,
     Outgoing,
     cap_positive,
     case_kind,
+    coverage_plan,
+    drop_unplanned,
+    explicit_cases,
     is_coverage,
     outgoing,
     prefer_stream,
 )
-from conformance.suites.properties_schema import AnyCase, checks_for, failure_facts, response_from_exchange
+from conformance.suites.properties_schema import (
+    AnyCase,
+    checks_for,
+    failure_facts,
+    only_spec_values,
+    operation_of,
+    operation_test,
+    response_from_exchange,
+)
 from conformance.transport import DEFAULT
 
 if TYPE_CHECKING:
@@ -109,19 +127,58 @@ class PropertyRun:
         self._auth_probed = False
         self._seen: set[tuple[str, str | None, str]] = set()
         self._per_requirement: dict[str, int] = {}
-        self._error: TransportError | None = None
+        self._pending: list[tuple[AnyCase, str, Outgoing, Future[Exchange | TransportError] | None]] = []
+        self._test: Callable[..., None] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._stopped = False    # a send failed: later cases are not sent
         features = settings.features
         # Auth probes need a target with keys; client-mistake cases one that declares errors.
         self._kinds = {POSITIVE}
         self._kinds |= {MISSING_AUTH, INVALID_KEY} if "auth" in features else set()
         self._kinds |= {NEGATIVE, WRONG_METHOD, CONTENT_TYPE} if "errors" in features else set()
 
+    @classmethod
+    def build(cls, label: str, *, settings: Settings, transport: SuiteTransport, models: Mapping[str, str],
+              verdict: VerdictRecorder) -> PropertyRun:
+        """The run of one operation (``"POST /chat/completions"``): its test built, its coverage sample planned."""
+        with only_spec_values():
+            test = operation_test(label, settings)
+        op = operation(str(operation_of(test).definition.raw.get("operationId", "")))
+        cases = explicit_cases(test)
+        if not cases:
+            # Every operation has coverage probes; none means Hypothesis stores examples elsewhere now.
+            logger.warning("%s: no explicit cases found; the coverage phase sends nothing", op.operation_id)
+        plan = coverage_plan(cases, quota=settings.properties.max_examples, seed=settings.properties.seed)
+        run = cls(op, settings=settings, transport=transport, models=models, verdict=verdict, coverage_ids=plan)
+        run._test = test
+        unplanned = drop_unplanned(test, plan)
+        # Generated all the same (the phase enumerated them) and skipped unsent, as `run` would.
+        run.stats.generated += len(unplanned)
+        run.stats.skipped += len(unplanned)
+        if unplanned:
+            run.stats.by_phase["coverage"] = len(unplanned)
+        return run
+
+    def execute(self) -> None:
+        """Run the operation's Hypothesis test, its kept cases sent as they come, then judge every answer."""
+        from schemathesis.generation.hypothesis.reporting import ignore_hypothesis_output
+
+        if self._test is None:
+            raise RuntimeError("PropertyRun.execute needs a run made by PropertyRun.build")
+        workers = max(1, self.settings.budgets.concurrency)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nexhina-property") as pool:
+            self._pool = pool
+            try:
+                with ignore_hypothesis_output(), only_spec_values():
+                    self._test(properties=self)
+                self.flush()
+            finally:
+                self._pool = None
+
     # ------------------------------------------------------------------ per case
 
     def run(self, case: AnyCase) -> None:
-        """Send one generated case (or skip it) and record what its answer breaks."""
-        if self._error is not None:
-            raise self._error
+        """Keep one generated case to send (or skip it); nothing is sent here (see `flush`)."""
         self.stats.generated += 1
         phase = case.meta.phase.name.value if case.meta is not None else "unknown"
         self.stats.by_phase[phase] = self.stats.by_phase.get(phase, 0) + 1
@@ -135,20 +192,44 @@ class PropertyRun:
             # answers (JSON and text/event-stream) are judged whatever the generator drew.
             if self._positives % 2 == 0:
                 prefer_stream(case, self.op, self.settings)
-        request = outgoing(case, self.transport.base_url)
+        # A snapshot: cases of one operation can share body objects, and later cases are capped in place.
+        request = copy.deepcopy(outgoing(case, self.transport.base_url))
         logger.debug("%s: sending a %s case (%s)", self.op.operation_id, kind,
                      getattr(case.meta.phase.data, "description", "") if case.meta is not None else "")
-        try:
-            exchange = self._send(request, kind)
-            self._judge(case, kind, request, exchange)
+        self._pending.append((case, kind, request, self._submit(request, kind)))
+
+    def _submit(self, request: Outgoing, kind: str) -> Future[Exchange | TransportError] | None:
+        """Send now, in the background while Hypothesis draws the next case; None once a send failed."""
+        if self._stopped:
+            return None          # an earlier case's send failed: the run stops there (see `flush`)
+        if self._pool is not None:
+            return self._pool.submit(self._attempt, request, kind)
+        done: Future[Exchange | TransportError] = Future()
+        done.set_result(self._attempt(request, kind))
+        return done
+
+    def flush(self) -> None:
+        """Judge each kept case's answer in case order (waiting for it when it is still on its way).
+
+        The unknown-key probe follows the first positive case answered 2xx (in case order).
+        The first transport error (in case order) is raised once the answers before it are
+        judged; cases after it that were already sent count against the budget but are not
+        judged, later ones are not sent: as if the run had stopped there.
+        """
+        pending, self._pending = self._pending, []
+        for case, kind, request, sent in pending:
+            if sent is None:
+                raise RuntimeError("a property case was held back with no failed send before it")
+            answer = sent.result()
+            if isinstance(answer, TransportError):
+                raise answer
+            self._count(request, kind)
+            self._judge(case, kind, request, answer)
             if kind == POSITIVE and INVALID_KEY in self._kinds and not self._auth_probed \
-                    and exchange.status is not None and 200 <= exchange.status < 300:
+                    and answer.status is not None and 200 <= answer.status < 300:
                 self._auth_probed = True
                 probe = self._send(request, INVALID_KEY)
                 self._judge(case, INVALID_KEY, request, probe)
-        except TransportError as exc:
-            self._error = exc
-            raise
 
     def _admit(self, case: AnyCase) -> str | None:
         """The case's kind when it is to be sent; None to skip it."""
@@ -163,26 +244,40 @@ class PropertyRun:
             self._positives += 1
         return kind
 
+    def _attempt(self, request: Outgoing, kind: str) -> Exchange | TransportError:
+        """One send: its answer, or the transport error it ended with (raised in case order by `flush`)."""
+        try:
+            return self._deliver(request, kind)
+        except TransportError as exc:
+            self._stopped = True
+            return exc
+
     def _send(self, request: Outgoing, kind: str) -> Exchange:
+        exchange = self._deliver(request, kind)
+        self._count(request, kind)
+        return exchange
+
+    def _deliver(self, request: Outgoing, kind: str) -> Exchange:
         key: KeyChoice = DEFAULT
         if kind == MISSING_AUTH:
             key = None
         elif kind == INVALID_KEY:
             key = INVALID_KEY_VALUE
         if request.stream:
-            exchange = self.transport.stream(request.method, request.path, json=request.json_body,
-                                             headers=request.headers, key=key)
-        else:
-            exchange = self.transport.request(
-                request.method, request.path,
-                json=request.json_body if request.has_json else None,
-                content=request.content, data=request.data,
-                headers=request.headers, key=key,
-            )
+            return self.transport.stream(request.method, request.path, json=request.json_body,
+                                         headers=request.headers, key=key)
+        return self.transport.request(
+            request.method, request.path,
+            json=request.json_body if request.has_json else None,
+            content=request.content, data=request.data,
+            headers=request.headers, key=key,
+        )
+
+    def _count(self, request: Outgoing, kind: str) -> None:
+        """Count one answered request in the stats and the digest (in case order)."""
         self.stats.sent += 1
         self.stats.by_kind[kind] = self.stats.by_kind.get(kind, 0) + 1
         self.stats.requests.update(kind.encode() + b"\0" + request.fingerprint() + b"\0")
-        return exchange
 
     # ------------------------------------------------------------------ judging
 

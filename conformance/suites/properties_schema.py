@@ -2,8 +2,8 @@
 
 Owns:
 
-- :data:`SCHEMA`, the spec loaded by Schemathesis once at import (module level, so pytest-xdist
-  can spread the 13 operation items over workers) and configured for cheap, reproducible runs:
+- :func:`load_schema` / :func:`loaded_schema`, the spec loaded by Schemathesis (once per process,
+  when the first property test runs) and configured for cheap, reproducible runs:
   positive and negative modes; examples, coverage and fuzzing phases; no example database;
   undocumented-method probes limited to PUT and PATCH (GET on a POST path can hit a real
   listing on OpenAI-like APIs, DELETE on ``/models/{model}`` deletes a fine-tuned model);
@@ -14,19 +14,23 @@ Owns:
   :class:`~conformance.model.Exchange` and Schemathesis' ``Response``;
 - :func:`failure_facts`, which reduces a Schemathesis failure to plain data for
   :func:`conformance.checks.properties.failure_to_violations`;
-- :func:`configure_item`, which applies the run's settings (examples per operation, seed) and
-  the operation's feature and requirement marks to one generated test function at collection.
+- :func:`operation_test`, which builds one operation's Hypothesis test when its item runs (never
+  at collection) and applies the run's settings (examples per operation, seed).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import functools
+import os
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import hypothesis
-import pytest
 import requests
 import schemathesis
 from schemathesis import GenerationMode
@@ -53,11 +57,9 @@ from conformance.checks.properties import (
     POSITIVE,
     WRONG_METHOD,
     FailureFacts,
-    operation_ids,
 )
 from conformance.model import Exchange, Violation
-from conformance.spec import SPEC_PATH, load_spec, request_schema
-from conformance.suites.operations import operation
+from conformance.spec import load_spec
 
 if TYPE_CHECKING:
     from schemathesis.schemas import APIOperation, BaseSchema
@@ -85,8 +87,13 @@ _EVENT = re.compile(r"Event #(\d+):")
 
 
 def load_schema() -> BaseSchema:
-    """The spec as a Schemathesis schema, configured for the property suite."""
-    schema = schemathesis.openapi.from_path(str(SPEC_PATH))
+    """The spec as a Schemathesis schema, configured for the property suite.
+
+    Built from the document `conformance.spec` already parsed (libyaml; a copy, Schemathesis may
+    change it) rather than from the file: the same document without a second, pure-Python parse
+    (about 0.2 s). It has no reference to another file, so it needs no location.
+    """
+    schema = schemathesis.openapi.from_dict(copy.deepcopy(load_spec()))
     config = schema.config
     config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
@@ -226,11 +233,100 @@ def failure_facts(failure: Failure, exchange: Exchange) -> FailureFacts:
     return FailureFacts(**facts)
 
 
-# --------------------------------------------------------------------------- collection
+# --------------------------------------------------------------------------- one operation's test
+
+
+@functools.cache
+def loaded_schema() -> BaseSchema:
+    """The configured schema, loaded once per process (the first property test that runs pays it)."""
+    keep_hypothesis_files_in_cache()
+    return load_schema()
+
+
+def keep_hypothesis_files_in_cache() -> None:
+    """Hypothesis keeps its files in the user's cache directory, not in the current one (D124).
+
+    Its Unicode tables take it about 0.8 s of CPU to build; kept in ``./.hypothesis`` they were
+    built again by every run started from another directory, and left a directory behind
+    there. ``HYPOTHESIS_STORAGE_DIRECTORY`` still wins when set.
+    """
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    set_hypothesis_home_dir(cache / "nexhina-conformance" / "hypothesis")
+
+
+def operation_test(label: str, settings: Settings) -> Callable[..., None]:
+    """The Hypothesis test of one operation (``"POST /chat/completions"``), built now, configured for the run.
+
+    Built as Schemathesis' pytest plugin builds a ``@schema.parametrize()`` item (examples,
+    coverage and fuzzing phases), but at run time and for this operation only: the item's
+    collection builds nothing. Call it with ``properties=`` the run object; it calls
+    ``properties.run(case)`` for every case. The fuzzing phase draws ``properties.max_examples``
+    cases from a seed derived from ``properties.seed`` (the same cases whatever the process).
+    """
+    from schemathesis.checks import load_all_checks
+    from schemathesis.generation.feedback import FeedbackSources
+    from schemathesis.pytest._test_builder import build_operation_test
+    from schemathesis.python._constants.orchestrator import make_constants_value_source
+
+    schema = loaded_schema()
+    method, path = label.split(" ", 1)
+    api_operation = schema[path][method]
+    load_all_checks()
+
+    def send_case(case: AnyCase, properties: Any) -> None:
+        properties.run(case)
+
+    func = build_operation_test(
+        config=schema.config,
+        operation=api_operation,
+        test_func=schema.parametrize()(send_case),
+        given_kwargs={},
+        feedback=FeedbackSources(constants_value_source=make_constants_value_source(schema)),
+    )
+    current = getattr(func, "_hypothesis_internal_use_settings", None)
+    hypothesis.settings(
+        current,
+        max_examples=settings.properties.max_examples,
+        database=None,
+        deadline=None,
+        suppress_health_check=_SUPPRESSED,
+    )(func)
+    hypothesis.seed(operation_seed(settings.properties.seed, api_operation.label))(func)
+    return func
+
+
+@contextlib.contextmanager
+def only_spec_values() -> Iterator[None]:
+    """While it lasts, Hypothesis draws no literal of the local modules Python happens to have loaded (D123).
+
+    Hypothesis mixes into its draws the string and number literals of every "local" module in
+    ``sys.modules`` (ours, when the package is not in site-packages), rescanned whenever a module
+    is imported. Cases would then depend on which of our modules a process imported so far (lazy
+    imports, a sending thread's first import in the middle of a draw, an editable versus an
+    installed package), not only on the spec, the seed and the example count. Hypothesis has no
+    setting for it: its module-level lookup is replaced by an empty pool, and its cache of
+    permitted constants emptied on the way in and out.
+    """
+    from hypothesis.internal.conjecture import providers
+    from hypothesis.internal.constants_ast import Constants
+
+    original = providers._get_local_constants
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        providers.CONSTANTS_CACHE.cache.clear()
 
 
 def operation_of(func: Callable[..., Any]) -> APIOperation[Any, Any, Any, Any]:
-    """The Schemathesis operation a generated per-operation test function belongs to."""
+    """The Schemathesis operation a built per-operation test belongs to."""
     found = ApiOperationMark.get(func)
     if found is None:
         raise RuntimeError(f"{func!r} is not a Schemathesis per-operation test (schemathesis changed?)")
@@ -240,48 +336,3 @@ def operation_of(func: Callable[..., Any]) -> APIOperation[Any, Any, Any, Any]:
 def operation_seed(seed: int, label: str) -> int:
     """A per-operation seed derived from the run's seed (stable across processes)."""
     return (seed * 1_000_003 + zlib.crc32(label.encode("utf-8"))) % (2**32)
-
-
-def configure_item(func: Callable[..., Any], settings: Settings) -> None:
-    """Apply the run's property settings and the operation's marks to one generated test.
-
-    Called from the test module's ``pytest_generate_tests`` (at collection, once per
-    operation): the fuzzing phase draws ``properties.max_examples`` cases from a seed derived
-    from ``properties.seed``; the item needs the operation's feature and declares every id
-    the operation's checks may report.
-    """
-    op = operation_of(func)
-    meta = operation(str(op.definition.raw.get("operationId", "")))
-    current = getattr(func, "_hypothesis_internal_use_settings", None)
-    hypothesis.settings(
-        current,
-        max_examples=settings.properties.max_examples,
-        database=None,
-        deadline=None,
-        suppress_health_check=_SUPPRESSED,
-    )(func)
-    hypothesis.seed(operation_seed(settings.properties.seed, op.label))(func)
-    pytest.mark.feature(meta.feature)(func)
-    has_enum = meta.body == "json" and _holds_enum(request_schema(meta.path, meta.method) or {})
-    pytest.mark.requirements(*operation_ids(meta.operation_id, body=meta.body, has_enum=has_enum))(func)
-
-
-def _holds_enum(schema: object, seen: frozenset[str] = frozenset()) -> bool:
-    """Whether a request schema (local $refs followed) holds an ``enum``/``const`` outside alternatives."""
-    if isinstance(schema, list):
-        return any(_holds_enum(item, seen) for item in schema)
-    if not isinstance(schema, dict):
-        return False
-    if "enum" in schema or "const" in schema:
-        return True
-    ref = schema.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/") and ref not in seen:
-        target: Any = load_spec()
-        for token in ref[2:].split("/"):
-            target = target.get(token.replace("~1", "/").replace("~0", "~"), {}) if isinstance(target, dict) else {}
-        if _holds_enum(target, seen | {ref}):
-            return True
-    # Inside oneOf/anyOf a broken value matches no branch, which reads as a wrong type, not an
-    # unknown enum value: only enums outside alternatives can be generated as such.
-    skipped = ("$ref", "example", "examples", "oneOf", "anyOf")
-    return any(_holds_enum(value, seen) for key, value in schema.items() if key not in skipped)

@@ -11,65 +11,55 @@ Cost control: the coverage phase is sampled (``properties.max_examples`` positiv
 negative cases per operation, every probe), the fuzzing phase draws
 ``properties.max_examples`` cases from ``properties.seed``; positive cases use the target's
 model and ``budgets.max_tokens``; every request goes through the run's transport (budget,
-time bounds, byte caps, redaction).
+time bounds, byte caps, redaction), the cases of one operation together (at most
+``budgets.concurrency`` in flight, D120).
+
+Collection builds nothing (D121): the items, their ids and marks come from the spec
+(`conformance.suites.properties_items`); an item builds its operation's Schemathesis test when
+it runs, so Schemathesis and Hypothesis are imported, and coverage cases enumerated, only for
+the operations a run really tests.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import pytest
 
 from conformance.config import Settings
-from conformance.suites.operations import operation
-from conformance.suites.properties_cases import coverage_plan, explicit_cases
-from conformance.suites.properties_run import PropertyRun
-from conformance.suites.properties_schema import AnyCase, configure_item, load_schema, operation_of
+from conformance.suites.properties_items import property_params
 
 if TYPE_CHECKING:
     from conformance.recorder import VerdictRecorder
+    from conformance.suites.properties_run import PropertyRun
     from conformance.transport import SuiteTransport
-
-logger = logging.getLogger("conformance.suites.properties")
-
-#: Loaded at import (collection): module level, so xdist can spread the operations.
-schema = load_schema()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Per operation, at collection: the run's examples count and seed, the feature and ids."""
-    from conformance.plugin_keys import SETTINGS
-
-    configure_item(metafunc.function, metafunc.config.stash[SETTINGS])
+    """One item per operation of the spec (its feature and ids as marks): nothing is built here."""
+    if "operation_label" in metafunc.fixturenames:
+        metafunc.parametrize("operation_label", property_params())
 
 
 @pytest.fixture
 def properties(
     request: pytest.FixtureRequest,
+    operation_label: str,
     settings: Settings,
     transport: SuiteTransport,
     models: Mapping[str, str],
     verdict: VerdictRecorder,
 ) -> Iterator[PropertyRun]:
-    """The state of one operation's property test (the same object for all its cases)."""
-    func = request.node.obj
-    op = operation(str(operation_of(func).definition.raw.get("operationId", "")))
-    cases = explicit_cases(func)
-    if not cases:
-        # Every operation has coverage probes; none means Hypothesis stores examples elsewhere now.
-        logger.warning("%s: no explicit cases found; the coverage phase sends nothing", op.operation_id)
-    plan = coverage_plan(cases, quota=settings.properties.max_examples, seed=settings.properties.seed)
-    run = PropertyRun(op, settings=settings, transport=transport, models=models, verdict=verdict,
-                      coverage_ids=plan)
+    """The state of one operation's property test, its Schemathesis test built now."""
+    from conformance.suites.properties_run import PropertyRun  # Schemathesis: only when a property test runs
+
+    run = PropertyRun.build(operation_label, settings=settings, transport=transport, models=models,
+                            verdict=verdict)
     yield run
     request.node.user_properties.append(("nexhina-properties", run.stats.as_dict()))
 
 
-# The ids (per operation, its shape ids first) and the feature are marked by
-# pytest_generate_tests: they differ per operation.
-@schema.parametrize()
-def test_properties(case: AnyCase, properties: PropertyRun) -> None:
-    """Send one generated case of the operation and judge the answer (never raises on a finding)."""
-    properties.run(case)
+def test_properties(operation_label: str, properties: PropertyRun) -> None:
+    """Generate the operation's cases, send them and judge every answer (never raises on a finding)."""
+    properties.execute()

@@ -285,17 +285,17 @@ def check_channel_lifecycle(listed: bool, tested: Exchange, deleted: Exchange, l
                             relayed: tuple[Exchange, int] | None = None) -> list[Violation]:
     """The created channel is listed, its test succeeds, its deletion succeeds and it is gone;
     with ``relayed`` (a call with the run's model and how many times it reached the scripted
-    upstream with the channel key) the channel also served it: 200 and exactly one upstream
-    request (D103)."""
+    upstream) the channel also routed it: at least one upstream request (D103). How the call
+    was relayed (its key, how many times, its answer) is the relay lane's to judge."""
     rid = "platform.channel.lifecycle"
     found = []
     if not listed:
         found.append(Violation(rid, "the created channel listed", "not listed", "/api/channel/"))
     if relayed is not None:
         call, hits = relayed
-        if call.status != 200 or hits != 1:
-            found.append(Violation(rid, "the run's model served through the channel: 200, one upstream request",
-                                   f"{call.status}, {hits} upstream requests", f"{call.method} {call.url}"))
+        if hits < 1:
+            found.append(Violation(rid, "the run's model routed through the channel to its upstream",
+                                   f"{call.status}, no upstream request", f"{call.method} {call.url}"))
     for step, exchange in (("test", tested), ("delete", deleted)):
         body = _body(exchange)
         if exchange.status != 200 or not isinstance(body, dict) or body.get("success") is not True:

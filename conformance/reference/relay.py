@@ -55,8 +55,18 @@ _LATE: Final[float] = 0.8
 RELAYED_PATHS: Final[frozenset[str]] = frozenset(
     {"/chat/completions", "/responses", "/embeddings", "/moderations", "/rerank"}) | MEDIA_RELAYED
 
+#: The documented chat request parameters; any other top-level member is unknown to the relay
+#: (only the ``relay.forwarding.chat@unknown-altered`` fault looks at this).
+_KNOWN_CHAT_PARAMETERS: Final[frozenset[str]] = frozenset({
+    "model", "messages", "audio", "frequency_penalty", "function_call", "functions", "logit_bias", "logprobs",
+    "max_completion_tokens", "max_tokens", "metadata", "modalities", "n", "parallel_tool_calls", "prediction",
+    "presence_penalty", "reasoning_effort", "response_format", "seed", "service_tier", "stop", "store", "stream",
+    "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user", "web_search_options",
+})
+
 FAULTS: Final[dict[str, str]] = {
     "relay.forwarding.chat": "chat: seed and stop are dropped on the way upstream",
+    "relay.forwarding.chat@unknown-altered": "chat: an unknown top-level parameter is sent upstream as a string",
     "relay.forwarding.responses": "Responses: instructions is dropped on the way upstream",
     "relay.forwarding.embeddings": "embeddings: dimensions is dropped on the way upstream",
     "relay.forwarding.moderation": "moderations: only the first item of a list input is forwarded",
@@ -112,7 +122,7 @@ class Relay:
         form = form if path in FORM_RELAYED else None
         outbound = _outbound(path, {**body, "model": self.models.get(str(body["model"]), body["model"])}, faults)
         headers = {"Authorization": f"Bearer {self._key}"}
-        if faults.on("relay.key.client-key"):
+        if faults.on("relay.key.client-key") and client_key:   # a channel test has no client key to leak
             headers["X-Client-Authorization"] = f"Bearer {client_key}"
         timeout = self._timeout + (_LATE if faults.on("relay.errors.timeout") else 0.0)
         attempts = 2 if faults.on("relay.exactly-once") else 1
@@ -223,6 +233,9 @@ def _outbound(path: str, body: dict[str, Any], faults: FaultSet) -> dict[str, An
     if path == "/chat/completions" and faults.on("relay.forwarding.chat"):
         outbound.pop("seed", None)
         outbound.pop("stop", None)
+    if path == "/chat/completions" and faults.on("relay.forwarding.chat@unknown-altered"):
+        known = _KNOWN_CHAT_PARAMETERS
+        outbound.update({k: json.dumps(v) for k, v in body.items() if k not in known})
     if path == "/responses" and faults.on("relay.forwarding.responses"):
         outbound.pop("instructions", None)
     if path == "/embeddings" and faults.on("relay.forwarding.embeddings"):

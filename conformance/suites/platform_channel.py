@@ -56,11 +56,10 @@ def channel_body(objects: RunObjects, settings: Settings, upstream: Upstream | N
 
 def relay_through(transport: Transport, objects: RunObjects, upstream: Upstream) -> tuple[Exchange, int]:
     """One chat with the run's model and a fresh marker: the answer and how many requests
-    carrying that marker reached the scripted upstream with its channel key."""
+    carrying that marker reached the scripted upstream (whatever their key: the relay lane
+    judges the key)."""
     marker = str(upstream.markers("answer"))
     body = {"model": run_model(objects), "messages": [{"role": "user", "content": f"Say hi. {marker}"}],
             "max_tokens": 8}
     exchange = transport.request("POST", "/chat/completions", json=body, retry_429=False)
-    hits = [r for r in upstream.records.for_marker(marker)
-            if r.headers.get("authorization") == f"Bearer {upstream.config.key}"]
-    return exchange, len(hits)
+    return exchange, len(upstream.records.for_marker(marker))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance.checks.errors import ENVELOPE_IDS, check_error_envelope
 from conformance.checks.relay import (
     check_answer_relayed,
     check_body_relayed,
@@ -76,6 +77,12 @@ def _chat(settings: Settings, marker: str, **extra: Any) -> dict[str, Any]:
             "max_tokens": settings.budgets.max_tokens, **extra}
 
 
+def _judge_envelope(verdict: VerdictRecorder, ex: Exchange) -> None:
+    """A relayed error answer carries the error envelope: judged under the envelope's own ids."""
+    if ex.status is not None and ex.status >= 400:
+        verdict.check(check_error_envelope(ex), exchange=ex)
+
+
 def _send(transport: Transport, path: str, body: Mapping[str, Any], *, scripted: bool = False) -> Exchange:
     """POST ``body``; ``scripted``: the upstream was scripted to fail (the breakers ignore it)."""
     return transport.request("POST", path, json=dict(body), retry_429=False, scripted=scripted)
@@ -112,7 +119,7 @@ def _full_chat(settings: Settings, marker: str) -> dict[str, Any]:
         "model": _model(settings, "chat"), "messages": messages, "temperature": 0.25, "top_p": 0.75,
         "max_tokens": settings.budgets.max_tokens, "stop": ["\n\n", "END"], "n": 1, "seed": 4242,
         "tools": [_TOOL], "tool_choice": "auto", "parallel_tool_calls": False,
-        "response_format": {"type": "text"}, "user": "nxc-user-7", "logprobs": False, EXTRA: {"kept": [1, 2]},
+        "response_format": {"type": "text"}, "user": "nxc-user-7", "logprobs": False,
     }
 
 
@@ -132,13 +139,28 @@ def test_relay_chat(transport: Transport, settings: Settings, upstream: Upstream
     for record in records:
         verdict.check(check_client_key_not_forwarded(record.headers, record.body, settings.api_key), exchange=ex)
     if records:
-        verdict.check(check_forwarded(body, records[-1].json(), requirement="relay.forwarding.chat",
-                                      droppable=(EXTRA,)), exchange=ex)
+        verdict.check(check_forwarded(body, records[-1].json(), requirement="relay.forwarding.chat"), exchange=ex)
         relay_notes.extend(f"chat: {n}" for n in rewrites_made(body, records[-1].json()))  # D104
     verdict.check(check_answer_relayed(_last_answer(records), _client_json(ex)), exchange=ex)
     verdict.check(check_usage_exact(_last_answer(records), _client_json(ex)), exchange=ex)
     assert settings.upstream is not None
     verdict.check(check_channel_key_absent(ex, settings.upstream.key), exchange=ex)
+
+
+@pytest.mark.feature("relay")
+@pytest.mark.requirements("relay.forwarding.chat")
+def test_relay_unknown_parameter(transport: Transport, settings: Settings, upstream: Upstream,
+                                 verdict: VerdictRecorder) -> None:
+    """An unknown top-level parameter is passed on unchanged or dropped, never altered. A gateway
+    that refuses it never relays it: that refusal is ``errors.unknown-field-ignored``'s (one
+    deviation, one FAIL), and nothing is judged here then."""
+    marker = upstream.markers("answer")
+    body = _chat(settings, str(marker), **{EXTRA: {"kept": [1, 2]}})
+    ex = _send(transport, "/chat/completions", body)
+    records = _records(upstream, marker)
+    if records:
+        verdict.check(check_forwarded(body, records[-1].json(), requirement="relay.forwarding.chat",
+                                      droppable=(EXTRA,)), exchange=ex)
 
 
 @pytest.mark.feature("relay")
@@ -216,13 +238,14 @@ def test_relay_embeddings(transport: Transport, settings: Settings, upstream: Up
 
 
 @pytest.mark.feature("relay")
-@pytest.mark.requirements("relay.errors.client-error")
+@pytest.mark.requirements("relay.errors.client-error", *ENVELOPE_IDS)
 def test_relay_upstream_400(transport: Transport, settings: Settings, upstream: Upstream,
                             verdict: VerdictRecorder) -> None:
-    """An upstream 400 reaches the client as 400 with the envelope and the upstream's message."""
+    """An upstream 400 reaches the client as 400 with the upstream's message, in the envelope."""
     marker = upstream.markers("error-400")
     ex = _send(transport, "/chat/completions", _chat(settings, str(marker)), scripted=True)
     verdict.check(check_client_error_relayed(ex, error_message(SCRIPTS["error-400"], str(marker))), exchange=ex)
+    _judge_envelope(verdict, ex)
 
 
 @pytest.mark.feature("relay")
@@ -249,7 +272,7 @@ def test_relay_upstream_429(transport: Transport, settings: Settings, upstream: 
 
 
 @pytest.mark.feature("relay")
-@pytest.mark.requirements("relay.errors.server-error")
+@pytest.mark.requirements("relay.errors.server-error", *ENVELOPE_IDS)
 @pytest.mark.parametrize("script", ["error-500", "error-503"])
 def test_relay_upstream_5xx(transport: Transport, settings: Settings, upstream: Upstream,
                             verdict: VerdictRecorder, script: str) -> None:
@@ -257,10 +280,11 @@ def test_relay_upstream_5xx(transport: Transport, settings: Settings, upstream: 
     marker = upstream.markers(script)
     ex = _send(transport, "/chat/completions", _chat(settings, str(marker)), scripted=True)
     verdict.check(check_server_error_relayed(ex), exchange=ex)
+    _judge_envelope(verdict, ex)
 
 
 @pytest.mark.feature("relay")
-@pytest.mark.requirements("relay.errors.timeout")
+@pytest.mark.requirements("relay.errors.timeout", *ENVELOPE_IDS)
 def test_relay_upstream_slow(transport: Transport, settings: Settings, upstream: Upstream,
                              verdict: VerdictRecorder) -> None:
     """An upstream slower than the gateway's declared timeout gives 502/504 within that timeout."""
@@ -268,6 +292,7 @@ def test_relay_upstream_slow(transport: Transport, settings: Settings, upstream:
     marker = upstream.markers("slow")
     ex = _send(transport, "/chat/completions", _chat(settings, str(marker)), scripted=True)
     verdict.check(check_timeout_relayed(ex, settings.upstream.gateway_timeout, TIMEOUT_SLACK), exchange=ex)
+    _judge_envelope(verdict, ex)
 
 
 @pytest.mark.feature("relay")

@@ -88,3 +88,15 @@ def test_relay_refused_and_redemption() -> None:
     assert p.check_redemption(ok, again, 10, 0, 10) == []
     assert p.check_redemption(ok, ok, 10, 0, 10)
     assert p.check_redemption(ok, again, 10, 0, 20)
+
+
+def test_channel_lifecycle() -> None:
+    ok = _ex(200, {"success": True, "message": ""})
+    call = _ex(200, {"id": "chatcmpl-1"}, "POST", "http://gw/v1/chat/completions")
+    assert p.check_channel_lifecycle(True, ok, ok, False, (call, 1)) == []
+    # How the call was relayed is the relay lane's: a refused answer or two upstream requests pass here.
+    assert p.check_channel_lifecycle(True, ok, ok, False, (_ex(502, {}, "POST"), 2)) == []
+    unrouted = p.check_channel_lifecycle(True, ok, ok, False, (_ex(404, {}, "POST"), 0))
+    assert [(v.requirement, v.actual) for v in unrouted] == [("platform.channel.lifecycle", "404, no upstream request")]
+    failed = p.check_channel_lifecycle(False, _ex(200, {"success": False, "message": "x"}), ok, True)
+    assert len(failed) == 3 and {v.requirement for v in failed} == {"platform.channel.lifecycle"}

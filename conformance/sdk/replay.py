@@ -9,6 +9,7 @@ strict pass (``_strict_response_validation=True``) is reported beside it.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -205,7 +206,7 @@ def _difference(wire_read: object, client_read: object, where: str = "") -> str 
             if found:
                 return found
         return None
-    if wire_read == client_read or _same_number(wire_read, client_read):
+    if wire_read == client_read or _same_number(wire_read, client_read) or _both_nan(wire_read, client_read):
         return None
     return f"{where or 'value'}: the wire says {_show(wire_read)}, the client read {_show(client_read)}"
 
@@ -221,6 +222,12 @@ def _cause(exc: BaseException) -> str:
         return ""
     where = ".".join(str(part) for part in first.get("loc", ()))
     return f" ({where}: {first.get('msg', '')})"
+
+
+def _both_nan(wire_value: object, client_value: object) -> bool:
+    """NaN read as NaN: the client read what the wire says (NaN never equals itself)."""
+    return isinstance(wire_value, float) and isinstance(client_value, float) and \
+        math.isnan(wire_value) and math.isnan(client_value)
 
 
 def _same_number(wire_value: object, client_value: object) -> bool:

@@ -21,7 +21,7 @@ It owns:
   request's final outcome (after any retry) is reported to it, and a request whose breaker is
   open raises `CircuitOpen` without being sent. ``scripted=True`` (per request, or
   `Transport.scripted` for every request) marks traffic sent on purpose into a failing
-  upstream: it neither trips nor is stopped by a breaker.
+  upstream: it never trips a breaker, but an open one stops it too.
 - Bounded 429 retries honouring ``Retry-After`` (seconds or HTTP date), each wait capped by
   ``budgets.max_retry_after``, at most ``budgets.retries_429`` retries.
 - Redaction: every recorded request/response has credential headers masked and every

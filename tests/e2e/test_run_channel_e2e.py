@@ -37,7 +37,8 @@ from conformance.reference.server import free_loopback_port, running_app, target
 from conformance.upstream.app import UPSTREAM_MODELS
 
 _RUN_INI = Path(__file__).resolve().parents[2] / "conformance" / "data" / "run.ini"
-_RELAY_SUITES = ("conformance.suites.test_relay", "conformance.suites.test_relay_streaming")
+_RELAY_SUITES = ("conformance.suites.test_relay", "conformance.suites.test_relay_streaming",
+                 "conformance.suites.test_relay_media")
 #: The capabilities the channel serves in the default run (those the scripted upstream serves).
 _SERVED = [cap for cap in RELAY_CAPABILITIES if cap in UPSTREAM_MODELS]
 
@@ -113,7 +114,8 @@ def test_default_run_relays_through_the_channel_it_creates(tmp_path: Path) -> No
     assert records, "the scripted upstream received nothing"
     assert {r.headers.get("authorization") for r in records} == {f"Bearer {watch.seen['upstream_key']}"}
     assert {r.path for r in records} >= {"/v1/chat/completions", "/v1/responses", "/v1/embeddings",
-                                         "/v1/moderations", "/v1/rerank"}
+                                         "/v1/moderations", "/v1/rerank", "/v1/images/generations",
+                                         "/v1/audio/speech", "/v1/audio/transcriptions", "/v1/audio/translations"}
     assert {f"nxc-{run_id}-chat", f"nxc-{run_id}-embeddings"} <= watch.seen["logged_models"]
     # The channel is gone after the run.
     assert not [n for n in watch.seen["channels_after"] if str(n).startswith(f"nexhina-conformance-{run_id}")]

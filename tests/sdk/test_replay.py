@@ -270,6 +270,17 @@ def test_embeddings_of_strings_raise_for_a_caller_that_asked_floats() -> None:
     assert replay(exchange("/embeddings", {**EMB_REQ, "encoding_format": "float"}, body)).outcome is Outcome.RAISES
 
 
+def test_embeddings_with_nan_read_as_nan_parse() -> None:
+    """NaN never equals itself: a client that read the wire's NaN as NaN read what the wire says."""
+    import base64
+    import struct
+
+    packed = base64.b64encode(struct.pack("<2f", float("nan"), 0.5)).decode()
+    body = vectors((0, packed), (1, packed))  # type: ignore[arg-type]
+    impact = replay(exchange("/embeddings", {**EMB_REQ, "encoding_format": "base64"}, body))
+    assert impact.outcome is Outcome.PARSES, impact.text()
+
+
 def test_embeddings_out_of_index_order_parse_differently() -> None:
     impact = replay(exchange("/embeddings", EMB_REQ, vectors((1, [0.5, 0.25]), (0, [1.0, 2.0]))))
     assert impact.outcome is Outcome.PARSES_DIFFERENTLY

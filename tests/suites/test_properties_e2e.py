@@ -202,7 +202,7 @@ def test_property_phase_end_to_end(reference: tuple[str, ReferenceConfig], tmp_p
     base_url, config = reference
     target = tmp_path / "target.toml"
     target.write_text(target_file_text(base_url, config), encoding="utf-8")
-    faulty = base_url.removesuffix("/v1") + "/fault/errors.documented-content-type/v1"
+    faulty = base_url.removesuffix("/v1") + "/fault/models.list.shape/v1"
     junit = tmp_path / "junit.xml"
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-c", str(RUN_INI), "--rootdir", str(tmp_path),
@@ -213,12 +213,12 @@ def test_property_phase_end_to_end(reference: tuple[str, ReferenceConfig], tmp_p
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
-    assert "2 failed, 11 passed" in out, out
+    assert "1 failed, 12 passed" in out, out
     assert "FAILED" in out and "test_properties[GET /models]" in out
-    assert "FAIL errors.documented-content-type [MUST]" in out
+    assert "FAIL models.list.shape [MUST]" in out
     assert "authorization: Bearer ********" in out and config.api_key not in out
     report = json.loads((tmp_path / "report" / "conformance-report.json").read_text(encoding="utf-8"))
-    assert "errors.documented-content-type" in json.dumps(report)
+    assert "models.list.shape" in json.dumps(report)
     stats = _user_properties(junit)
     assert len(stats) == 13
     kinds = {kind for row in stats.values() for kind in row["by_kind"]}

@@ -51,7 +51,7 @@ def test_stalled_streams_count_as_trouble(server: HostileServer) -> None:
             transport.stream("POST", "/chat/completions", json={})
 
 
-def test_scripted_requests_neither_trip_nor_are_stopped(server: HostileServer) -> None:
+def test_scripted_requests_never_trip_but_an_open_breaker_stops_them(server: HostileServer) -> None:
     ledger = Ledger.memory(max_requests=50)
     with Transport(make_settings(server.url("never")), ledger=ledger, scripted=True) as scripted:
         for _ in range(3):
@@ -62,8 +62,10 @@ def test_scripted_requests_neither_trip_nor_are_stopped(server: HostileServer) -
         for _ in range(2):
             with pytest.raises(TransportTimeout):
                 transport.request("POST", "/chat/completions", json={})
-        with pytest.raises(TransportTimeout):      # scripted traffic still goes out through an open breaker
+        # A target that does not answer the operation at all: scripted traffic would only wait its bound out.
+        with pytest.raises(CircuitOpen):
             transport.request("POST", "/chat/completions", json={}, scripted=True)
+        assert transport.sent == 2
 
 
 def test_two_transports_on_one_ledger_file_share_one_budget(server: HostileServer, tmp_path: object) -> None:

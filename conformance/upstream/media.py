@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import math
 import struct
-import wave
 import zlib
 from collections.abc import Mapping
 from typing import Any, Final
@@ -25,6 +23,8 @@ from starlette.datastructures import Headers
 
 from conformance.reference import bodies
 from conformance.reference.api_error import ApiError
+from conformance.reference.engines.speech import SAMPLE_RATE, wav_bytes
+from conformance.reference.faultset import FaultSet
 from conformance.upstream.records import UpstreamFile, UpstreamForm
 
 #: Upstream path -> media operation.
@@ -105,17 +105,11 @@ def speech_audio(fmt: str, seed: str) -> bytes:
     """Scripted speech in ``fmt``: a real WAV for ``wav``, else seeded bytes of about ``SPEECH_BYTES``."""
     digest = hashlib.sha256(seed.encode()).digest()
     if fmt == "wav":
-        rate, frames = 16_000, SPEECH_BYTES // 2
+        frames = SPEECH_BYTES // 2
         tone = 200 + digest[0] * 2
-        pcm = struct.pack(f"<{frames}h", *(round(3000 * math.sin(2 * math.pi * tone * i / rate))
+        pcm = struct.pack(f"<{frames}h", *(round(3000 * math.sin(2 * math.pi * tone * i / SAMPLE_RATE))
                                            for i in range(frames)))
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(rate)
-            out.writeframes(pcm)
-        return buffer.getvalue()
+        return wav_bytes(pcm, FaultSet())          # the reference's WAV writer, no fault on
     head = {"mp3": b"ID3\x04\x00\x00", "flac": b"fLaC", "opus": b"OggS", "aac": b"\xff\xf1"}.get(fmt, b"")
     body = b"".join(hashlib.sha256(digest + i.to_bytes(4, "big")).digest() for i in range(SPEECH_BYTES // 32))
     return head + body

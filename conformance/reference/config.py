@@ -22,7 +22,7 @@ DEFAULT_MODEL_RESTRICTED_KEY = "sk-nexhina-reference-restricted"
 DEFAULT_MODEL_RESTRICTED_MODEL = "ref-chat"
 DEFAULT_RATE_LIMITED_KEY = "sk-nexhina-reference-rate-limited"
 DEFAULT_RATE_LIMIT_REQUESTS = 5
-DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 2.0
+DEFAULT_RATE_LIMIT_WINDOW_SECONDS = 1.0  # D125: the recovery wait is the rate-limit test's whole cost
 DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
 DEFAULT_VIDEO_POLLS = 2
 #: The channel key the reference sends to its upstream in relay mode.

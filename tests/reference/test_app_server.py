@@ -130,7 +130,7 @@ def test_target_file_describes_the_reference() -> None:
     assert document["keys"]["model_restricted_model"] == config.model_restricted_model
     assert document["limits"] == {
         "rate_limit_requests": 5,
-        "rate_limit_window_seconds": 2.0,
+        "rate_limit_window_seconds": 1.0,
         "body_limit_bytes": 1024 * 1024,
     }
     assert document["timeouts"]["video_poll_interval"] < 1

@@ -144,7 +144,7 @@ def test_relay_stream_stall(transport: Transport, settings: Settings, upstream: 
 @pytest.mark.requirements("relay.stream.incremental")
 def test_relay_stream_incremental(transport: Transport, settings: Settings, upstream: Upstream,
                                   verdict: VerdictRecorder, request: pytest.FixtureRequest) -> None:
-    """A slow upstream (one chunk per 500 ms): the first content reaches the client before the last chunk is sent."""
+    """A slow upstream (one chunk per 300 ms): the first content reaches the client before the last chunk is sent."""
     marker = upstream.markers("stream-slow")
     watch, _ = timed_stream(transport, settings, _chat(settings, marker))
     trace = upstream.records.traces.get(str(marker))

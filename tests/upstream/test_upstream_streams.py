@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.testclient import TestClient
 
 from conformance.sse import parse_sse
 from conformance.upstream.app import UpstreamConfig, create_upstream_app
 from conformance.upstream.markers import MarkerFactory, new_run_id
 from conformance.upstream.records import RecordStore
-from conformance.upstream.streams import MALFORMED, STREAM_SCRIPTS, plan
+from conformance.upstream.streams import MALFORMED, SLOW_GAP, STREAM_SCRIPTS, plan
 
 KEY = "sk-test-channel"
 BODY = {"model": "up-chat", "stream": True}
@@ -24,7 +25,7 @@ def test_plans_end_as_scripted() -> None:
     assert plan(STREAM_SCRIPTS["stream-drop"], "chat", BODY, "m", 0.0)[-1].drop
     assert max(s.pause for s in plan(STREAM_SCRIPTS["stream-stall"], "chat", BODY, "m", 1.0)) >= 3.0
     slow = plan(STREAM_SCRIPTS["stream-slow"], "chat", BODY, "m", 0.0)
-    assert sum(s.pause for s in slow) == 1.5
+    assert sum(s.pause for s in slow) == pytest.approx(3 * SLOW_GAP)
     names = [e.event for e in parse_sse(b"".join(
         s.frame for s in plan(STREAM_SCRIPTS["stream-cut"], "responses", BODY, "m", 0.0))).events]
     assert "response.completed" not in names and names[0] == "response.created"

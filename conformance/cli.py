@@ -297,7 +297,7 @@ def _list(what: str) -> int:
         from conformance.requirements import load_catalogue
 
         for req in load_catalogue():
-            _out(f"{req.id:<45} {req.level.value:<6} {req.feature:<26} {req.text}")
+            _out(f"{req.id:<45} {req.level.value:<6} {req.basis or '-':<8} {req.feature:<26} {req.text}")
         return 0
     if what == "faults":
         from conformance.reference.faults import all_faults

@@ -15,7 +15,7 @@ from typing import Any
 from conformance import spec
 from conformance.checks._common import misses_object
 from conformance.checks._judged import judges
-from conformance.model import Exchange, Violation, truncate
+from conformance.model import Exchange, Findings, Violation, truncate
 
 # Schema errors inside one listed model belong to models.list.model-shape, not to the list shape.
 _MODEL_ITEM = re.compile(r"^/data/\d+(/|$)")
@@ -61,12 +61,15 @@ def listed_ids(body: Any) -> list[str]:
 
 @judges("models.list.declared-models")
 def check_declared_models_listed(body: Any, declared: Mapping[str, str]) -> list[Violation]:
-    """Every model the target declares (capability -> model id) is in the list.
+    """Every model the target declares (capability -> model id) is in the list; not judged when
+    the answer has no ``data`` array to look in (one deviation, one FAIL: the shape's).
 
     Args:
         body: the parsed GET /models answer.
         declared: capability -> model id, only for capabilities the target declares.
     """
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        return Findings()  # no list to look in: models.list.shape reports it, nothing here is judged
     listed = set(listed_ids(body))
     return [
         Violation(

@@ -62,6 +62,14 @@ def test_declared_models_listed() -> None:
     found = m.check_declared_models_listed(body, {"chat": "ref-chat", "rerank": "ref-rerank"})
     assert pairs(found) == [("models.list.declared-models", "/data")]
     assert "ref-rerank" in found[0].expected and "rerank" in found[0].expected
+    assert found.judged == {"models.list.declared-models"}  # type: ignore[attr-defined]
+
+
+def test_declared_models_are_not_judged_without_a_data_array() -> None:
+    """No list to look in is the shape's FAIL alone (one deviation, one FAIL)."""
+    for body in ({"object": "list", "data": {"ref-chat": model("ref-chat")}}, {"object": "list"}, "nope"):
+        found = m.check_declared_models_listed(body, {"chat": "ref-chat"})
+        assert list(found) == [] and not found.judged  # type: ignore[attr-defined]
 
 
 def test_listed_ids_skips_malformed() -> None:

@@ -24,11 +24,14 @@ from conformance.model import Violation
 from conformance.spec_rules import path_pointer as pointer
 from conformance.sse import is_done, loads_strict
 
-__all__ = ["is_done", "is_int", "loads_strict", "misses_object", "owned_by", "pointer", "schema_violations"]
+__all__ = ["OBJECT_MISSING", "is_done", "is_int", "loads_strict", "misses_object", "owned_by", "pointer",
+           "schema_violations"]
 
 
 #: The pattern of ``owned`` that gives the top-level ``object`` member to a dedicated check.
 OBJECT_PLACE = r"^/object$"
+#: How JSON Schema says the ``object`` member is missing (at ``/``, in the message).
+OBJECT_MISSING = "'object' is a required property"
 
 
 def is_int(value: object) -> TypeGuard[int]:
@@ -48,7 +51,7 @@ def misses_object(violation: Violation) -> bool:
     ``^/object$`` patterns of ``owned`` cannot see it; the checks that own ``/object`` judge a
     missing member as a wrong one (D71).
     """
-    return violation.where == "/" and "'object' is a required property" in violation.expected
+    return violation.where == "/" and OBJECT_MISSING in violation.expected
 
 
 def schema_violations(body: Any, schema: str, requirement: str, owned: Iterable[re.Pattern[str]]) -> list[Violation]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from jsonschema.exceptions import ValidationError
 
-from conformance.checks._common import pointer
+from conformance.checks._common import OBJECT_MISSING, pointer
 from conformance.checks._judged import judges
 from conformance.checks.properties_ids import (
     COMMON_IDS,
@@ -232,7 +232,7 @@ def _schema_violation(failure: FailureFacts, case: CaseFacts) -> list[Violation]
             and len(failure.instance_path) >= 2:
         requirement = MODEL_SHAPE   # a listed model, not the list, breaks its schema
     elif case.operation_id in OBJECT_IDS and (failure.instance_path == ("object",) or (
-            failure.instance_path == () and "'object' is a required property" in failure.message)):
+            failure.instance_path == () and OBJECT_MISSING in failure.message)):
         requirement = OBJECT_IDS[case.operation_id]
     else:
         requirement = SHAPE_IDS.get(case.operation_id)

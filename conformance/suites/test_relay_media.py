@@ -31,7 +31,10 @@ from conformance.checks.relay_media import (
 from conformance.relay_notes import rewrites_made
 from conformance.suites.relay_support import relay_media_notes  # noqa: F401 - fixture
 from conformance.suites.samples import tiny_wav
-from conformance.suites.test_relay import _model  # the one helper that names the relay models
+from conformance.suites.test_relay import (
+    _model,  # the one helper that names the relay models
+    upstream,  # noqa: F401 - fixture: the run's scripted upstream
+)
 from conformance.upstream.records import UpstreamRecord
 
 if TYPE_CHECKING:
@@ -52,14 +55,6 @@ TASKS: dict[str, tuple[str, dict[str, str]]] = {
 #: (task, response_format) cases: a JSON format and a text format of each task.
 AUDIO_CASES = [("transcription", "verbose_json"), ("transcription", "srt"),
                ("translation", "json"), ("translation", "text")]
-
-
-@pytest.fixture(scope="session")
-def upstream(scripted_upstream: Upstream | None) -> Upstream:
-    """The run's scripted upstream (the relay features cannot be declared without it)."""
-    if scripted_upstream is None:
-        raise RuntimeError("the relay lane needs [upstream] in the target file")
-    return scripted_upstream
 
 
 def marked_wav(marker: str, seconds: float = UPLOAD_SECONDS) -> bytes:
@@ -90,6 +85,19 @@ def _media_answer(verdict: VerdictRecorder, ex: Exchange, record: UpstreamRecord
                                      ex.header("content-type"), requirement=requirement), exchange=ex)
 
 
+def _relay_json(transport: Transport, upstream: Upstream, verdict: VerdictRecorder, notes: list[str], path: str,
+                body: dict[str, Any], marker: object, *, forwarding: str, answer: str) -> None:
+    """Send a JSON media request; judge its forwarding (``forwarding``) and the relayed answer
+    (``answer``) against the upstream's record of it, and note the allowed rewrites (D104)."""
+    ex = transport.request("POST", path, json=body, retry_429=False)
+    record = _last(upstream, marker)
+    verdict.check(check_forwarded(body, record.json() if record else None, requirement=forwarding), exchange=ex)
+    if record is not None:
+        operation = forwarding.rsplit(".", 1)[-1]          # relay.forwarding.images -> images
+        notes.extend(f"{operation}: {n}" for n in rewrites_made(body, record.json()))
+    _media_answer(verdict, ex, record, answer)
+
+
 @pytest.mark.feature("relay.images")
 @pytest.mark.requirements("relay.forwarding.images")
 def test_relay_images(transport: Transport, settings: Settings, upstream: Upstream, verdict: VerdictRecorder,
@@ -100,13 +108,8 @@ def test_relay_images(transport: Transport, settings: Settings, upstream: Upstre
     body = {"model": _model(settings, "images"), "prompt": f"A small red square. {marker}", "n": 2,
             "size": "256x256", "quality": "standard", "style": "natural", "response_format": "b64_json",
             "user": "nxc-user-7"}
-    ex = transport.request("POST", "/images/generations", json=body, retry_429=False)
-    record = _last(upstream, marker)
-    verdict.check(check_forwarded(body, record.json() if record else None, requirement="relay.forwarding.images"),
-                  exchange=ex)
-    if record is not None:
-        relay_media_notes.extend(f"images: {n}" for n in rewrites_made(body, record.json()))  # D104
-    _media_answer(verdict, ex, record, "relay.forwarding.images")
+    _relay_json(transport, upstream, verdict, relay_media_notes, "/images/generations", body, marker,
+                forwarding="relay.forwarding.images", answer="relay.forwarding.images")
 
 
 @pytest.mark.feature("relay.speech")
@@ -118,13 +121,8 @@ def test_relay_speech(transport: Transport, settings: Settings, upstream: Upstre
     marker = upstream.markers("answer")
     body = {"model": _model(settings, "speech"), "input": f"Hello there. {marker}", "voice": "nova",
             "instructions": "Speak slowly.", "response_format": "wav", "speed": 1.25}
-    ex = transport.request("POST", "/audio/speech", json=body, retry_429=False)
-    record = _last(upstream, marker)
-    verdict.check(check_forwarded(body, record.json() if record else None, requirement="relay.forwarding.speech"),
-                  exchange=ex)
-    if record is not None:
-        relay_media_notes.extend(f"speech: {n}" for n in rewrites_made(body, record.json()))  # D104
-    _media_answer(verdict, ex, record, "relay.answer.speech")
+    _relay_json(transport, upstream, verdict, relay_media_notes, "/audio/speech", body, marker,
+                forwarding="relay.forwarding.speech", answer="relay.answer.speech")
 
 
 def _audio_cases() -> list[Any]:

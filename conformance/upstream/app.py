@@ -103,21 +103,34 @@ def _answer(config: UpstreamConfig, request: Request, raw: bytes, form: Upstream
                                     code="unknown_url"))
     if operation in MEDIA_PATHS.values():
         return _media(operation, raw, form, script, marker)
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return 400, _error(ApiError(400, "The body is not JSON.", code="invalid_json"))
-    if not isinstance(body, dict):
-        return 400, _error(ApiError(400, "The body is not a JSON object.", code="invalid_json"))
+    body = _json_object(raw)
+    if isinstance(body, tuple):
+        return body
     if script is not None and script.stream is not None and body.get("stream") and operation in ("chat", "responses"):
         return 200, _Planned(plan(script, operation, body, marker, config.slow_delay), marker)
     if script is not None and body.get("stream") and operation == "chat" and script.status < 400:
         frames = render_stream(script, body, marker)
         return 200, _SSE(frames)
     if script is not None and (script.status >= 400 or operation not in _ENGINE_ANSWERED):
-        headers = {"Retry-After": str(script.retry_after)} if script.retry_after is not None else {}
-        return script.status, _json(render(script, operation, body, marker), script.status, headers)
+        return _scripted(script, operation, body, marker)
     return _like_reference(operation, body)
+
+
+def _json_object(raw: bytes) -> dict[str, Any] | tuple[int, Response]:
+    """The request body as a JSON object, or the 400 answer to a body that is not one."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return 400, _error(ApiError(400, "The body is not JSON.", code="invalid_json"))
+    if not isinstance(body, dict):
+        return 400, _error(ApiError(400, "The body is not a JSON object.", code="invalid_json"))
+    return body
+
+
+def _scripted(script: Script, operation: str, params: dict[str, Any], marker: str) -> tuple[int, Response]:
+    """The script's own answer (its status, with its Retry-After when it has one)."""
+    headers = {"Retry-After": str(script.retry_after)} if script.retry_after is not None else {}
+    return script.status, _json(render(script, operation, params, marker), script.status, headers)
 
 
 def _media(operation: str, raw: bytes, form: UpstreamForm | None, script: Script | None,
@@ -129,15 +142,12 @@ def _media(operation: str, raw: bytes, form: UpstreamForm | None, script: Script
                                         code="invalid_multipart"))
         params: dict[str, Any] = form.field_map()
     else:
-        try:
-            params = json.loads(raw)
-        except ValueError:
-            return 400, _error(ApiError(400, "The body is not JSON.", code="invalid_json"))
-        if not isinstance(params, dict):
-            return 400, _error(ApiError(400, "The body is not a JSON object.", code="invalid_json"))
+        parsed = _json_object(raw)
+        if isinstance(parsed, tuple):
+            return parsed
+        params = parsed
     if script is not None and script.status >= 400:
-        headers = {"Retry-After": str(script.retry_after)} if script.retry_after is not None else {}
-        return script.status, _json(render(script, operation, params, marker), script.status, headers)
+        return _scripted(script, operation, params, marker)
     status, body, kind = media_answer(operation, params, marker)
     return status, Response(body, status, media_type=kind)
 

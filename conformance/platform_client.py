@@ -10,6 +10,7 @@ end of a run and by ``nexhina-conformance cleanup --run-id``). Judges nothing.
 from __future__ import annotations
 
 import dataclasses
+import json
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,15 @@ class RunObjects:
     def name(self, suffix: str) -> str:
         """The name of one object of this run, e.g. ``nexhina-conformance-<run id>-disable``."""
         return f"{PREFIX}{self.run_id}-{suffix}"
+
+
+def upstream_channel(name: str, models: list[str], mapping: dict[str, str], key: str,
+                     public_url: str) -> dict[str, Any]:
+    """The ``channel`` of new-api's ``POST /api/channel/`` routing ``models`` to an OpenAI-compatible
+    upstream at ``public_url`` with ``key``, each model mapped (``mapping``) onto the upstream's."""
+    # new-api's channel base URL is the provider's site root: it appends /v1/... itself.
+    return {"name": name, "type": 1, "models": ",".join(models), "group": "default", "key": key,
+            "base_url": public_url.rstrip("/").removesuffix("/v1"), "model_mapping": json.dumps(mapping)}
 
 
 def new_run_id() -> str:

@@ -12,7 +12,6 @@ and deleting the channel. Judges nothing: the relay suites judge what travels th
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
@@ -22,7 +21,7 @@ from conformance.config.keys import FEATURE_CAPABILITY
 from conformance.errors import TransportError
 from conformance.ledger import Ledger
 from conformance.model import REDACTED, Exchange
-from conformance.platform_client import PlatformClient, delete_run_objects
+from conformance.platform_client import PlatformClient, delete_run_objects, upstream_channel
 from conformance.upstream.app import UPSTREAM_MODELS
 
 #: The workerinput key that carries the run id of the channel to an xdist worker.
@@ -111,10 +110,7 @@ def channel_body(channel: RunChannel, settings: Settings) -> dict[str, Any]:
     mapping = {model: UPSTREAM_MODELS[cap] for cap, model in channel.models.items()}
     # The chat model first: a channel test sends a chat with the channel's first model.
     models = sorted(channel.models.values(), key=lambda m: not m.endswith("-chat"))
-    # new-api's channel base URL is the provider's site root: it appends /v1/... itself.
-    return {"name": channel.name, "type": 1, "models": ",".join(models), "group": "default",
-            "key": settings.upstream.key, "base_url": settings.upstream.public_url.rstrip("/").removesuffix("/v1"),
-            "model_mapping": json.dumps(mapping)}
+    return upstream_channel(channel.name, models, mapping, settings.upstream.key, settings.upstream.public_url)
 
 
 def open_channel(settings: Settings, channel: RunChannel, ledger: Ledger | None) -> RunChannel:

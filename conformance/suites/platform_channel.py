@@ -12,12 +12,11 @@ This channel is the lifecycle test's own, not the relay lane's channel (D119): t
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.platform_client import RunObjects
+from conformance.platform_client import RunObjects, upstream_channel
 from conformance.upstream.app import UPSTREAM_MODELS
 
 if TYPE_CHECKING:
@@ -47,11 +46,8 @@ def channel_body(objects: RunObjects, settings: Settings, upstream: Upstream | N
         body.update(key=f"nxc-{objects.run_id}-upstream-key",
                     base_url=settings.platform.channel_base_url or settings.base_url)
         return body
-    public = settings.upstream.public_url or upstream.url
-    # new-api's channel base URL is the provider's site root: it appends /v1/... itself.
-    body.update(key=settings.upstream.key, base_url=public.rstrip("/").removesuffix("/v1"),
-                model_mapping=json.dumps({model: UPSTREAM_MODELS["chat"]}))
-    return body
+    return upstream_channel(body["name"], [model], {model: UPSTREAM_MODELS["chat"]}, settings.upstream.key,
+                            settings.upstream.public_url or upstream.url)
 
 
 def relay_through(transport: Transport, objects: RunObjects, upstream: Upstream) -> tuple[Exchange, int]:

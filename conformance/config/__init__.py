@@ -30,6 +30,7 @@ Environment variables (an empty value counts as not set; other variables, includ
     NEXHINA_MAX_DURATION       budgets.max_duration (seconds)
     NEXHINA_SEED               properties.seed
     NEXHINA_MAX_EXAMPLES       properties.max_examples
+    NEXHINA_CASE_CACHE         properties.case_cache (0 turns the generated-case cache off)
     NEXHINA_CONNECT_TIMEOUT    timeouts.connect
     NEXHINA_READ_TIMEOUT       timeouts.read
     NEXHINA_REQUEST_TIMEOUT    timeouts.request

@@ -98,6 +98,7 @@ KEYS: tuple[Key, ...] = (
     Key("tls.ca_bundle", parse_optional_path, env="NEXHINA_CA_BUNDLE"),
     Key("properties.max_examples", parse_number(int, 1), _P.max_examples, env="NEXHINA_MAX_EXAMPLES"),
     Key("properties.seed", parse_number(int, None), _P.seed, env="NEXHINA_SEED"),
+    Key("properties.case_cache", parse_boolean, _P.case_cache, env="NEXHINA_CASE_CACHE"),
     Key("platform.base_url", parse_url),
     *(Key(f"platform.{name}", parse_text, secret=True) for name in PLATFORM_SECRETS),
     Key("platform.user_id", parse_number(int, 1)),

@@ -131,6 +131,9 @@ class Properties:
 
     max_examples: int = 5
     seed: int = 20261129
+    #: Replay an operation's generated cases from the user's cache when the spec, seed, example
+    #: count, code and libraries are the same (D126); the requests sent are identical.
+    case_cache: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,12 @@
 """One operation's property test: generate its cases, send them as they come, judge every answer in order.
 
 :class:`PropertyRun` lives for one pytest item (one operation). :meth:`PropertyRun.build` builds
-the operation's Schemathesis test (only now: collection builds nothing); :meth:`PropertyRun.execute`
-runs it. For every case Hypothesis hands over, :meth:`PropertyRun.run` decides whether to send
-it (coverage sample, cost caps), makes a positive case cheap and sends it in the background
-(at most ``budgets.concurrency`` in flight, D120) while Hypothesis draws the next one: nothing
+the operation's Schemathesis test (only now: collection builds nothing), or takes its cases from
+the case cache when an earlier run generated them (`conformance.suites.properties_cache`, D126);
+:meth:`PropertyRun.execute` runs it (or replays them). For every case Hypothesis hands over,
+:meth:`PropertyRun.run` decides whether to send it (coverage sample, cost caps), makes a positive
+case cheap and sends it in the background (at most ``budgets.concurrency`` in flight, D120) while
+Hypothesis draws the next one: nothing
 that decides which cases are drawn or sent depends on an answer. Every request goes through the
 run's transport (budget, time bounds, byte caps, redaction). Once the cases are drawn, the
 answers are judged in case order: Schemathesis' checks and ours, every finding mapped to
@@ -47,6 +49,7 @@ from conformance.checks.properties import (
 from conformance.errors import TransportError
 from conformance.model import Exchange, Findings, Violation
 from conformance.suites.operations import Operation, operation
+from conformance.suites.properties_cache import CaseCache, snapshot
 from conformance.suites.properties_cases import (
     EXPENSIVE_POSITIVE_CAP,
     Outgoing,
@@ -63,6 +66,7 @@ from conformance.suites.properties_schema import (
     AnyCase,
     checks_for,
     failure_facts,
+    loaded_schema,
     only_spec_values,
     operation_of,
     operation_test,
@@ -94,12 +98,14 @@ class RunStats:
     by_phase: dict[str, int] = field(default_factory=dict)
     #: sha256 over every request sent, in order (`Outgoing.fingerprint`): equal digests, equal cases
     requests: Any = field(default_factory=hashlib.sha256)
+    #: Where the cases came from: "generated" by Hypothesis, or replayed from the case "cache"
+    cases: str = "generated"
 
     def as_dict(self) -> dict[str, object]:
         """Plain data (JSON-ready)."""
         return {"generated": self.generated, "sent": self.sent, "skipped": self.skipped,
                 "by_kind": dict(self.by_kind), "by_phase": dict(self.by_phase),
-                "requests_sha256": self.requests.hexdigest()[:16]}
+                "requests_sha256": self.requests.hexdigest()[:16], "cases": self.cases}
 
 
 class PropertyRun:
@@ -129,6 +135,10 @@ class PropertyRun:
         self._per_requirement: dict[str, int] = {}
         self._pending: list[tuple[AnyCase, str, Outgoing, Future[Exchange | TransportError] | None]] = []
         self._test: Callable[..., None] | None = None
+        self._replay: list[AnyCase] | None = None     # the cases, from the case cache
+        self._cache: CaseCache | None = None          # where generated cases are kept
+        self._recorded: list[bytes] | None = None     # generated cases as they arrived (for the cache)
+        self._unplanned = 0
         self._pool: ThreadPoolExecutor | None = None
         self._stopped = False    # a send failed: later cases are not sent
         features = settings.features
@@ -140,45 +150,83 @@ class PropertyRun:
     @classmethod
     def build(cls, label: str, *, settings: Settings, transport: SuiteTransport, models: Mapping[str, str],
               verdict: VerdictRecorder) -> PropertyRun:
-        """The run of one operation (``"POST /chat/completions"``): its test built, its coverage sample planned."""
+        """The run of one operation (``"POST /chat/completions"``): its cases from the case cache, or
+        its test built and its coverage sample planned (the cases recorded for the cache)."""
+        cache = CaseCache.for_run(label, settings)
+        cached = cache.load() if cache is not None else None
+        if cached is not None:
+            method, path = label.split(" ", 1)
+            api_operation = loaded_schema()[path][method]
+            try:
+                cases = cached.restored(api_operation)
+            except Exception as exc:  # noqa: BLE001 - a file this code cannot read back: generate again
+                logger.info("%s: the cached cases do not restore (%s); generating them", label, exc)
+            else:
+                op = operation(str(api_operation.definition.raw.get("operationId", "")))
+                run = cls(op, settings=settings, transport=transport, models=models, verdict=verdict,
+                          coverage_ids=cached.plan)
+                run._replay = cases
+                run.stats.cases = "cache"
+                run._skip_unplanned(cached.unplanned)
+                return run
         with only_spec_values():
             test = operation_test(label, settings)
         op = operation(str(operation_of(test).definition.raw.get("operationId", "")))
-        cases = explicit_cases(test)
-        if not cases:
+        explicit = explicit_cases(test)
+        if not explicit:
             # Every operation has coverage probes; none means Hypothesis stores examples elsewhere now.
             logger.warning("%s: no explicit cases found; the coverage phase sends nothing", op.operation_id)
-        plan = coverage_plan(cases, quota=settings.properties.max_examples, seed=settings.properties.seed)
+        plan = coverage_plan(explicit, quota=settings.properties.max_examples, seed=settings.properties.seed)
         run = cls(op, settings=settings, transport=transport, models=models, verdict=verdict, coverage_ids=plan)
         run._test = test
-        unplanned = drop_unplanned(test, plan)
-        # Generated all the same (the phase enumerated them) and skipped unsent, as `run` would.
-        run.stats.generated += len(unplanned)
-        run.stats.skipped += len(unplanned)
-        if unplanned:
-            run.stats.by_phase["coverage"] = len(unplanned)
+        run._cache = cache
+        run._recorded = [] if cache is not None else None
+        run._skip_unplanned(len(drop_unplanned(test, plan)))
         return run
 
+    def _skip_unplanned(self, count: int) -> None:
+        """Count the coverage cases outside the plan: generated all the same (the phase enumerated
+        them) and skipped unsent, as `run` would."""
+        self._unplanned = count
+        self.stats.generated += count
+        self.stats.skipped += count
+        if count:
+            self.stats.by_phase["coverage"] = count
+
     def execute(self) -> None:
-        """Run the operation's Hypothesis test, its kept cases sent as they come, then judge every answer."""
+        """Run the operation's Hypothesis test (or replay its cached cases), its kept cases sent as
+        they come, then judge every answer."""
         from schemathesis.generation.hypothesis.reporting import ignore_hypothesis_output
 
-        if self._test is None:
+        test, replay = self._test, self._replay
+        if test is None and replay is None:
             raise RuntimeError("PropertyRun.execute needs a run made by PropertyRun.build")
         workers = max(1, self.settings.budgets.concurrency)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="nexhina-property") as pool:
             self._pool = pool
             try:
-                with ignore_hypothesis_output(), only_spec_values():
-                    self._test(properties=self)
+                if replay is not None:
+                    for case in replay:
+                        self.run(case)
+                elif test is not None:
+                    with ignore_hypothesis_output(), only_spec_values():
+                        test(properties=self)
+                    self._save()
                 self.flush()
             finally:
                 self._pool = None
+
+    def _save(self) -> None:
+        """Keep the cases Hypothesis handed over (the whole generation ran) for the next run."""
+        if self._cache is not None and self._recorded is not None:
+            self._cache.save(self.coverage_ids, self._unplanned, self._recorded)
 
     # ------------------------------------------------------------------ per case
 
     def run(self, case: AnyCase) -> None:
         """Keep one generated case to send (or skip it); nothing is sent here (see `flush`)."""
+        if self._recorded is not None:
+            self._recorded.append(snapshot(case))     # before anything below changes it
         self.stats.generated += 1
         phase = case.meta.phase.name.value if case.meta is not None else "unknown"
         self.stats.by_phase[phase] = self.stats.by_phase.get(phase, 0) + 1

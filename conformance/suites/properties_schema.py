@@ -27,7 +27,6 @@ import os
 import re
 import zlib
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import hypothesis
@@ -254,8 +253,9 @@ def keep_hypothesis_files_in_cache() -> None:
         return
     from hypothesis.configuration import set_hypothesis_home_dir
 
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    set_hypothesis_home_dir(cache / "nexhina-conformance" / "hypothesis")
+    from conformance.suites.properties_cache import cache_root
+
+    set_hypothesis_home_dir(cache_root() / "hypothesis")
 
 
 def operation_test(label: str, settings: Settings) -> Callable[..., None]:

@@ -3,7 +3,8 @@
 The whole property phase runs twice against a reference fault that only
 some generated cases trip (a number outside its documented range gets 422): once in one
 process, once with ``-n 2`` (and another ``PYTHONHASHSEED``, so no set or dict order of str
-may steer generation either). Same seed, so the verdicts and the evidence must be identical,
+may steer generation either), both generating their cases (the case cache off; its own test is
+``test_properties_cache.py``). Same seed, so the verdicts and the evidence must be identical,
 and so must every operation's requests: the digest of what each property test sent.
 """
 
@@ -24,9 +25,11 @@ RUN_INI = Path(__file__).resolve().parents[2] / "conformance" / "data" / "run.in
 FAULT = "errors.out-of-range"
 
 
-def property_run(tmp: Path, target: Path, name: str, hash_seed: str,
-                 *extra: str) -> tuple[dict[str, object], dict[str, object]]:
-    """Run the whole property phase in a child pytest; return its report and per-operation stats."""
+def property_run(tmp: Path, target: Path, name: str, hash_seed: str, *extra: str,
+                 env: dict[str, str] | None = None) -> tuple[dict[str, object], dict[str, object]]:
+    """Run the whole property phase in a child pytest; return its report and per-operation stats.
+
+    The cases are generated (the case cache off) unless ``env`` says otherwise."""
     report_dir = tmp / name
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-c", str(RUN_INI), "--rootdir", str(tmp), "--pyargs",
@@ -34,7 +37,7 @@ def property_run(tmp: Path, target: Path, name: str, hash_seed: str,
          f"--nexhina-target={target}", f"--nexhina-report-dir={report_dir}",
          f"--junitxml={report_dir / 'junit.xml'}", "-q", *extra],
         cwd=tmp, capture_output=True, text=True, timeout=600, check=False,
-        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        env={**os.environ, "PYTHONHASHSEED": hash_seed, "NEXHINA_CASE_CACHE": "0", **(env or {})},
     )
     path = report_dir / "conformance-report.json"
     assert path.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -15,6 +15,7 @@ This module only gathers the hooks and fixtures of its parts (pytest registers t
 - `conformance.plugin.session`: preflight, record collection, xdist, the verdict and reports;
 - `conformance.plugin.reports`: the run's facts and cost lines;
 - `conformance.plugin.fixtures`: ``settings``, ``transport``, ``models``, ``verdict``;
+- `conformance.plugin.early_start`: tests whose waiting starts before the first test (D127);
 - `conformance.plugin.allure_labels`: Allure labels and evidence;
 - `conformance.plugin.state`: the run state and stash keys.
 - `conformance.plugin.run_channel`, `conformance.plugin.run_channel_setup`: the run's own relay
@@ -24,6 +25,7 @@ This module only gathers the hooks and fixtures of its parts (pytest registers t
 from __future__ import annotations
 
 from conformance.plugin.allure_labels import _nexhina_allure_labels
+from conformance.plugin.early_start import started_early
 from conformance.plugin.fixtures import _nexhina_target, models, scripted_upstream, settings, transport, verdict
 from conformance.plugin.options import (
     pytest_addoption,
@@ -73,6 +75,7 @@ __all__ = [
     "report_dir_of",
     "scripted_upstream",
     "settings",
+    "started_early",
     "transport",
     "verdict",
 ]

@@ -22,10 +22,7 @@ from conformance.upstream.server import Upstream
 @pytest.fixture(scope="session")
 def _nexhina_target(pytestconfig: pytest.Config) -> Iterator[TargetSession]:
     """The reachable target: starts the embedded reference when no base URL is given."""
-    state = pytestconfig.stash[STATE]
-    if state.target is None:
-        state.target = TargetSession.open(state.settings, ledger=state.ledger)
-    yield state.target
+    yield pytestconfig.stash[STATE].open_target()
 
 
 @pytest.fixture(scope="session")

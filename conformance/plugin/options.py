@@ -21,6 +21,7 @@ from conformance.errors import ConformanceError
 from conformance.ledger import Ledger
 from conformance.model_rules_run import MARKER as RULES_MARKER
 from conformance.model_rules_run import active_rules
+from conformance.plugin.early_start import MARK as EARLY_MARK
 from conformance.plugin.run_channel import source_line
 from conformance.plugin.run_channel_setup import choose_run_id
 from conformance.plugin.session import RunHooks
@@ -70,6 +71,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register markers and resolve the target settings (a bad value is a usage error)."""
     config.addinivalue_line(
         "markers", f"{RULES_MARKER}(*params, capability): the parameters a test is about (model rules)")
+    config.addinivalue_line(
+        "markers", f"{EARLY_MARK}(send=func): func(transport, settings) sends the test's requests; a run of one "
+        "process starts it in the background before the first test (D127)")
     config.addinivalue_line(
         "markers", "requirements(*ids): the catalogue requirement ids this test may report"
     )

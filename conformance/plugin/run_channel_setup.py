@@ -36,7 +36,6 @@ from conformance.plugin.run_channel import (
 from conformance.plugin.selection import needed_features
 from conformance.plugin.state import RunState
 from conformance.plugin_keys import SETTINGS
-from conformance.target import TargetSession
 
 
 def choose_run_id(config: pytest.Config, state: RunState) -> None:
@@ -64,13 +63,11 @@ def open_run_channel(config: pytest.Config, state: RunState, items: Sequence[pyt
         return
     # Kept before the first request: a Ctrl-C while it is being created still deletes it at the end.
     state.channel = channel
-    if state.target is None:
-        try:
-            state.target = TargetSession.open(state.settings, ledger=state.ledger)
-        except (ConformanceError, OSError, RuntimeError) as exc:
-            channel.problem = f"the target could not be started for the run's channel: {exc}"
-            return
-    target = state.target
+    try:
+        target = state.open_target()
+    except (ConformanceError, OSError, RuntimeError) as exc:
+        channel.problem = f"the target could not be started for the run's channel: {exc}"
+        return
     open_channel(target.settings, channel, state.ledger)
     target.settings = with_channel_models(target.settings, channel)
     state.settings = dataclasses.replace(state.settings, models=target.settings.models)

@@ -69,26 +69,33 @@ def _in_core(item: pytest.Item, ids: tuple[str, ...], catalogue: Catalogue) -> b
                         lambda rid: catalogue[rid].profile if rid in catalogue else None)
 
 
+def not_supported(item: pytest.Item, state: RunState) -> tuple[str, bool] | None:
+    """Why the target cannot take ``item`` (and whether that is an ERROR rather than NOT_SUPPORTED), or None."""
+    needed = needed_features(item)
+    missing = [f for f in needed if f not in state.settings.features]
+    if missing:
+        return f"{NOT_SUPPORTED_PREFIX}: the target does not declare {', '.join(missing)}", False
+    if WRITES_FEATURE in needed and not state.settings.allow_writes:
+        return f"{NOT_SUPPORTED_PREFIX}: writes are off (run with --allow-writes)", False
+    if (relay := gate(state.settings, needed, state.channel)) is not None:
+        # The run tried to set up its channel and failed: ERROR (D116).
+        return (relay[0], True) if relay[1] else (f"{NOT_SUPPORTED_PREFIX}: {relay[0]}", False)
+    if (ruled := gate_reason([{"args": m.args, "kwargs": m.kwargs} for m in item.iter_markers(RULES_MARKER)],
+                             state.settings, state.ledger)) is not None:
+        return f"{NOT_SUPPORTED_PREFIX}: {ruled}", False   # the declared model does not take it (D72)
+    return None
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """A test whose feature the target did not declare is NOT_SUPPORTED (reported, not run)."""
     if not declared_ids(item):
         return
     state = item.config.stash[STATE]
-    needed = needed_features(item)
-    missing = [f for f in needed if f not in state.settings.features]
-    reason = None
-    if missing:
-        reason = f"{NOT_SUPPORTED_PREFIX}: the target does not declare {', '.join(missing)}"
-    elif WRITES_FEATURE in needed and not state.settings.allow_writes:
-        reason = f"{NOT_SUPPORTED_PREFIX}: writes are off (run with --allow-writes)"
-    elif (relay := gate(state.settings, needed, state.channel)) is not None:
-        if relay[1]:
-            raise ChannelUnusable(relay[0])   # the run tried to set up its channel and failed: ERROR (D116)
-        reason = f"{NOT_SUPPORTED_PREFIX}: {relay[0]}"
-    elif (ruled := gate_reason([{"args": m.args, "kwargs": m.kwargs} for m in item.iter_markers(RULES_MARKER)],
-                               state.settings, state.ledger)) is not None:
-        reason = f"{NOT_SUPPORTED_PREFIX}: {ruled}"   # the declared model does not take it (D72)
-    if reason is not None:
+    gated = not_supported(item, state)
+    if gated is not None:
+        reason, error = gated
+        if error:
+            raise ChannelUnusable(reason)
         item.stash[NOT_SUPPORTED] = reason
         pytest.skip(reason)
     stop = _stop_reason(state)

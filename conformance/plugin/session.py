@@ -18,6 +18,7 @@ from conformance.artefacts import copy_decisions
 from conformance.html_summary import write_summary
 from conformance.model_matrix import expand_baseline
 from conformance.model_rules_run import report_rules
+from conformance.plugin.early_start import start_early
 from conformance.plugin.reports import cost_lines, run_facts, stopped_summary, write_platform_runs
 from conformance.plugin.run_channel import CHANNEL_OUTPUT, RUN_ID_INPUT, relay_lines
 from conformance.plugin.run_channel_setup import close_run_channel, open_run_channel
@@ -58,11 +59,13 @@ class RunHooks:
                 junit_property(session.config, "nexhina-preflight", self.state.stopped.message)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Create the run's relay channel in the process that runs the tests (D115, D117)."""
+        """Create the run's relay channel in the process that runs the tests (D115, D117), then start
+        the tests that start early (D127)."""
         config = session.config
         if self.state.stopped is None and not config.option.collectonly and not config.pluginmanager.has_plugin(
                 "dsession"):
             open_run_channel(config, self.state, session.items)
+        start_early(config, self.state, session.items)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:

@@ -57,6 +57,12 @@ class RunState:
     channel_run_id: str | None = None  # the run id of the run's relay channel, when the run needs one (D115)
     channel: RunChannel | None = None  # the relay channel this process created (D115)
 
+    def open_target(self) -> TargetSession:
+        """This process's target, opened now if no fixture or set-up opened it yet (raises when it cannot)."""
+        if self.target is None:
+            self.target = TargetSession.open(self.settings, ledger=self.ledger)
+        return self.target
+
 
 STATE = pytest.StashKey[RunState]()
 RECORDER = pytest.StashKey[VerdictRecorder]()

@@ -4,7 +4,9 @@ Uses only the target's dedicated ``[keys] rate_limited`` key and its declared
 ``[limits] rate_limit_requests`` per ``rate_limit_window_seconds``, on the cheapest
 operation (GET /models). The burst is sent concurrently, in at most two waves
 (``limit + 1`` requests, then ``limit`` more only if none was refused), so it lands within
-one window even on a distant target; it never exceeds :data:`MAX_BURST` requests.
+one window even on a distant target; it never exceeds :data:`MAX_BURST` requests. In a run of
+one process the sequence (burst, wait, probe) starts in the background before the first test
+(``early_start``, D127): its wait costs the run no time.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
@@ -87,32 +90,57 @@ def _burst(transport: Transport, key: str, limit: int) -> tuple[list[Exchange], 
     return exchanges, time.monotonic() - started
 
 
+@dataclass(frozen=True)
+class RateLimitExchanges:
+    """What the rate-limit sequence saw: the burst, its duration, and the probe after the wait (if refused)."""
+
+    burst: list[Exchange]
+    elapsed: float
+    after: Exchange | None
+
+
+def rate_limit_exchanges(transport: Transport, settings: Settings) -> RateLimitExchanges:
+    """The burst; when it met a 429, the advertised wait (bounded) and one more request.
+
+    Sends only: the test judges. A run of one process starts it before the first test (D127),
+    so the wait overlaps the tests before this one.
+    """
+    key, limit, window = _declared(settings)
+    exchanges, elapsed = _burst(transport, key, limit)
+    log.info("rate-limit burst: %d requests in %.2fs, statuses %s", len(exchanges), elapsed,
+             [ex.status for ex in exchanges])
+    refused = next((ex for ex in exchanges if ex.status == 429), None)
+    if refused is None:
+        return RateLimitExchanges(exchanges, elapsed, None)
+    advertised = parse_retry_after(refused.header("retry-after") or "")
+    time.sleep(min((window if advertised is None else advertised) + _GRACE, window + 1.0))
+    return RateLimitExchanges(exchanges, elapsed, transport.request("GET", "/models", key=key, retry_429=False))
+
+
 @pytest.mark.requirements(
     "errors.rate-limited", "errors.rate-limit-retry-after", "errors.rate-limit-recovers", *CLIENT_ERROR_IDS
 )
 @pytest.mark.feature("rate-limit")
-def test_rate_limit(transport: Transport, settings: Settings, verdict: VerdictRecorder) -> None:
+@pytest.mark.early_start(send=rate_limit_exchanges)
+def test_rate_limit(started_early: RateLimitExchanges, settings: Settings, verdict: VerdictRecorder) -> None:
     """A burst past the limit gets 429 + envelope (SHOULD Retry-After); after the wait it recovers."""
-    key, limit, window = _declared(settings)
-    exchanges, elapsed = _burst(transport, key, limit)
-    statuses = [ex.status for ex in exchanges]
-    log.info("rate-limit burst: %d requests in %.2fs, statuses %s", len(exchanges), elapsed, statuses)
+    _, limit, window = _declared(settings)
+    seen = started_early
+    exchanges = seen.burst
     refused = next((ex for ex in exchanges if ex.status == 429), None)
     if refused is None:
         odd = next((ex for ex in exchanges if ex.status is None or not 200 <= ex.status < 300), None)
         shown = odd or exchanges[-1]
         if not verdict.check(
-            check_rate_limited_burst(exchanges, elapsed, limit=limit, window=window), exchange=shown
+            check_rate_limited_burst(exchanges, seen.elapsed, limit=limit, window=window), exchange=shown
         ):
             return
         raise ConformanceError(
-            f"rate limit inconclusive: {len(exchanges)} requests took {elapsed:.2f} s, longer than the "
+            f"rate limit inconclusive: {len(exchanges)} requests took {seen.elapsed:.2f} s, longer than the "
             f"declared window of {window:g} s, and none was refused; the burst cannot show the limit"
         )
     verdict.check(check_client_error(refused, (429,), requirement="errors.rate-limited"), exchange=refused)
     verdict.check(check_retry_after(refused), exchange=refused)
-    advertised = parse_retry_after(refused.header("retry-after") or "")
-    wait = min((window if advertised is None else advertised) + _GRACE, window + 1.0)
-    time.sleep(wait)
-    after = transport.request("GET", "/models", key=key, retry_429=False)
-    verdict.check(check_status(after, SUCCESS, requirement="errors.rate-limit-recovers"), exchange=after)
+    if seen.after is None:
+        raise RuntimeError("a refused burst without the probe after the wait")
+    verdict.check(check_status(seen.after, SUCCESS, requirement="errors.rate-limit-recovers"), exchange=seen.after)

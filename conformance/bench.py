@@ -13,7 +13,10 @@ Targets: the embedded reference, and ``nexhina-conformance serve`` in a subproce
 after the other); "in-test concurrency" keeps the default (``budgets.concurrency = 4``: the
 independent requests of one test go out together, ``Transport.concurrently``); "-n 4" adds
 xdist workers on top. "Black-box lane" strips the relay and the platform from the served target
-file (the issue's speed targets are about that lane alone). That full run compares against plain
+file (the issue's speed targets are about that lane alone). The bench first generates the property
+cases once, unmeasured, so the runs replay them from the user's cache (D126) as every run but a
+machine's first does; the "case cache off" rows generate them (``NEXHINA_CASE_CACHE=0``), as a
+first run does. The full black-box run (either way) compares against plain
 ``schemathesis run`` on the same spec, example count and seed against the same ``serve`` (the
 ratio is our run over Schemathesis', wall and CPU). The load average is printed before and after.
 ``--hostile`` adds one full run per hostile fault with the *default* timeouts (the issue's
@@ -34,7 +37,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +50,8 @@ CONFIGURATIONS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
     "core, serve": ((), ("--profile", "core")),
     "full, serve, black-box lane": ((), ()),
     "core, serve, black-box lane": ((), ("--profile", "core")),
+    "full, serve, black-box lane, case cache off": ((), ()),
+    "core, serve, black-box lane, case cache off": ((), ("--profile", "core")),
     "full, serve --latency-ms 300, sequential": (("--latency-ms", "300"), ()),
     "full, serve --latency-ms 300, in-test concurrency": (("--latency-ms", "300"), ()),
     "full, serve --latency-ms 300, in-test concurrency, -n 4": (("--latency-ms", "300"), ("-n", "4")),
@@ -56,7 +61,16 @@ SEQUENTIAL: frozenset[str] = frozenset({"full, serve --latency-ms 300, sequentia
 #: Configurations whose served target file declares no relay and no platform (`black_box`): the
 #: black-box lane alone, which the issue's speed targets (5 s full, 2 s core) and the plain
 #: Schemathesis ratio are about.
-BLACK_BOX: frozenset[str] = frozenset({"full, serve, black-box lane", "core, serve, black-box lane"})
+BLACK_BOX: frozenset[str] = frozenset({
+    "full, serve, black-box lane", "core, serve, black-box lane",
+    "full, serve, black-box lane, case cache off", "core, serve, black-box lane, case cache off",
+})
+#: Configurations that generate every property case (``NEXHINA_CASE_CACHE=0``, D126): the first
+#: run on a machine, or after a change of spec, seed, example count, code or library. The others
+#: replay the cases from the user's cache, which the bench fills first (`prime_case_cache`).
+CACHE_OFF: frozenset[str] = frozenset({
+    "full, serve, black-box lane, case cache off", "core, serve, black-box lane, case cache off",
+})
 #: The run the plain Schemathesis run is compared with (the ratio).
 COMPARED = "full, serve, black-box lane"
 #: Hostile faults run with the default timeouts under ``--hostile``.
@@ -137,8 +151,9 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(name: str, args: Sequence[str], *, target: Path | None = None) -> Measurement:
-    """Run one configuration in a subprocess and measure it."""
+def measure(name: str, args: Sequence[str], *, target: Path | None = None,
+            env: Mapping[str, str] | None = None) -> Measurement:
+    """Run one configuration in a subprocess and measure it (``env``: extra environment variables)."""
     with tempfile.TemporaryDirectory(prefix="nexhina-bench-") as tmp:
         report = Path(tmp) / "report"
         chosen = ("--target", str(target)) if target is not None else ()
@@ -146,7 +161,7 @@ def measure(name: str, args: Sequence[str], *, target: Path | None = None) -> Me
         proc = subprocess.run(
             [sys.executable, "-m", "conformance.cli", "run", "--report-dir", str(report), *chosen, *args,
              "--", "-q"],
-            cwd=tmp, capture_output=True, text=True, check=False,
+            cwd=tmp, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})},
         )
         wall, cpu = time.monotonic() - started, _children_cpu() - cpu
         facts = json.loads((report / "conformance-report.json").read_text(encoding="utf-8"))["run"]
@@ -211,12 +226,25 @@ def table(rows: Sequence[Measurement]) -> str:
         f"| {m.properties_s:.1f} | {m.scenarios_s:.1f} | {m.reports_s:.2f} |"
         for m in rows
     ]
-    ours = next((m for m in rows if m.name == COMPARED), None)
     theirs = next((m for m in rows if m.name == _SCHEMATHESIS), None)
-    if ours is not None and theirs is not None and theirs.wall_s > 0 and theirs.cpu_s > 0:
-        lines += ["", f"ratio {COMPARED} / plain Schemathesis (same serve): {ours.wall_s / theirs.wall_s:.2f} "
-                  f"wall, {ours.cpu_s / theirs.cpu_s:.2f} cpu"]
+    if theirs is not None and theirs.wall_s > 0 and theirs.cpu_s > 0:
+        compared = [m for m in rows if m.name in (COMPARED, f"{COMPARED}, case cache off")]
+        lines += [""] if compared else []
+        lines += [f"ratio {ours.name} / plain Schemathesis (same serve): {ours.wall_s / theirs.wall_s:.2f} "
+                  f"wall, {ours.cpu_s / theirs.cpu_s:.2f} cpu" for ours in compared]
     return "\n".join(lines)
+
+
+def prime_case_cache() -> float:
+    """Generate every operation's property cases once (unmeasured) so the measured runs replay them; seconds."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="nexhina-bench-prime-") as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "conformance.cli", "run", "--report-dir", str(Path(tmp) / "report"),
+             "--", "-q", "-k", "test_properties"],
+            cwd=tmp, capture_output=True, text=True, check=False,
+        )
+    return time.monotonic() - started
 
 
 def _hostile(workdir: Path) -> list[Measurement]:
@@ -237,6 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = args.only or list(CONFIGURATIONS)
     rows: list[Measurement] = []
     sys.stdout.write("load average at start: {:.2f} {:.2f} {:.2f}\n".format(*os.getloadavg()))
+    sys.stdout.write(f"case cache primed in {prime_case_cache():.1f} s (rows without 'case cache off' replay it)\n")
     with tempfile.TemporaryDirectory(prefix="nexhina-bench-serve-") as tmp:
         workdir = Path(tmp)
         for name in names:
@@ -249,8 +278,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     target = sequential(target)
                 if name in BLACK_BOX:
                     target = black_box(target)
-                rows.append(measure(name, run_options, target=target))
-                if name == COMPARED and not args.no_schemathesis:
+                env = {"NEXHINA_CASE_CACHE": "0"} if name in CACHE_OFF else None
+                rows.append(measure(name, run_options, target=target, env=env))
+                if name in (COMPARED, f"{COMPARED}, case cache off") and not args.no_schemathesis \
+                        and not any(m.name == _SCHEMATHESIS for m in rows):
                     plain = measure_schemathesis(target)
                     if plain is not None:
                         rows.append(plain)

@@ -186,14 +186,15 @@ class TargetSession:
         self.upstream: Upstream | None = None
 
     @classmethod
-    def open(cls, settings: Settings, *, ledger: Ledger | None = None) -> TargetSession:
+    def open(cls, settings: Settings, *, ledger: Ledger | None = None, start_upstream: bool = True) -> TargetSession:
         """Start the embedded reference if needed and build the transport (the plugin ran the preflight).
 
         ``ledger``: the run's shared budget and breakers (default: one of this process alone).
+        ``start_upstream``: False when another process holds the scripted upstream's address (D128).
         """
         stack = contextlib.ExitStack()
         upstream = None
-        if settings.upstream is not None:
+        if settings.upstream is not None and start_upstream:
             upstream = stack.enter_context(_start_upstream(settings.upstream))
             public = settings.upstream.public_url or upstream.url
             settings = dataclasses.replace(settings, upstream=dataclasses.replace(settings.upstream, public_url=public))

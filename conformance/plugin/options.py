@@ -23,7 +23,7 @@ from conformance.model_rules_run import MARKER as RULES_MARKER
 from conformance.model_rules_run import active_rules
 from conformance.plugin.early_start import MARK as EARLY_MARK
 from conformance.plugin.run_channel import source_line
-from conformance.plugin.run_channel_setup import choose_run_id
+from conformance.plugin.run_channel_setup import choose_run_id, held_upstream
 from conformance.plugin.session import RunHooks
 from conformance.plugin.state import LEDGER_INPUT, STATE, RunState, ini_value, option
 from conformance.plugin_keys import SETTINGS
@@ -105,6 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
     state = RunState(settings=settings, catalogue=catalogue, baseline=baseline, dry_run_of=dry_run_of)
     _open_ledger(config, state)
     choose_run_id(config, state)
+    held_upstream(config, state)
     config.stash[STATE] = state
     config.stash[SETTINGS] = settings
     config.pluginmanager.register(RunHooks(config), "nexhina-run")

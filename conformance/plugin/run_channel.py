@@ -33,7 +33,8 @@ RELAY = "relay_"
 
 
 class ChannelUnusable(RuntimeError):
-    """The run's channel could not be created or tested: the relay tests that need it are ERROR."""
+    """The relay lane cannot run in this process: the run's channel could not be created or tested,
+    or another process holds the scripted upstream's address (D128); the relay tests are ERROR."""
 
 
 @dataclasses.dataclass

@@ -38,6 +38,29 @@ from conformance.plugin.state import RunState
 from conformance.plugin_keys import SETTINGS
 
 
+def held_upstream(config: pytest.Config, state: RunState) -> None:
+    """On an xdist worker, a scripted upstream at a fixed address is for one process only (D128).
+
+    Every worker would start its own on the same address; the first would win and the others
+    fail. None starts it: the relay lane's tests ERROR with one line saying so (the other lanes
+    run), and no worker creates a channel to it.
+    """
+    upstream = state.settings.upstream
+    if upstream is None or getattr(config, "workerinput", None) is None:
+        return
+    from conformance.upstream.server import parse_listen
+
+    try:
+        _, port = parse_listen(upstream.listen)
+    except ValueError:
+        return                  # the worker's start reports the bad address, as in one process
+    if port != 0:
+        state.upstream_problem = (
+            f"the scripted upstream listens on the fixed address {upstream.listen}, which one process only "
+            "can hold: run the relay lane without -n (D128)")
+        state.channel_run_id = None
+
+
 def choose_run_id(config: pytest.Config, state: RunState) -> None:
     """The run id of the run's channel when the run needs one and can create it (else None)."""
     settings = state.settings

@@ -77,6 +77,8 @@ def not_supported(item: pytest.Item, state: RunState) -> tuple[str, bool] | None
         return f"{NOT_SUPPORTED_PREFIX}: the target does not declare {', '.join(missing)}", False
     if WRITES_FEATURE in needed and not state.settings.allow_writes:
         return f"{NOT_SUPPORTED_PREFIX}: writes are off (run with --allow-writes)", False
+    if state.upstream_problem is not None and any(f.startswith("relay") for f in needed):
+        return state.upstream_problem, True
     if (relay := gate(state.settings, needed, state.channel)) is not None:
         # The run tried to set up its channel and failed: ERROR (D116).
         return (relay[0], True) if relay[1] else (f"{NOT_SUPPORTED_PREFIX}: {relay[0]}", False)

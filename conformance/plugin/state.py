@@ -56,11 +56,13 @@ class RunState:
     platform_runs: list[dict[str, Any]] = field(default_factory=list)  # run ids and leftovers of the platform lane
     channel_run_id: str | None = None  # the run id of the run's relay channel, when the run needs one (D115)
     channel: RunChannel | None = None  # the relay channel this process created (D115)
+    upstream_problem: str | None = None  # why this process cannot start the scripted upstream (D128)
 
     def open_target(self) -> TargetSession:
         """This process's target, opened now if no fixture or set-up opened it yet (raises when it cannot)."""
         if self.target is None:
-            self.target = TargetSession.open(self.settings, ledger=self.ledger)
+            self.target = TargetSession.open(self.settings, ledger=self.ledger,
+                                             start_upstream=self.upstream_problem is None)
         return self.target
 
 

@@ -54,7 +54,8 @@ CONFIGURATIONS: dict[str, tuple[tuple[str, ...] | None, tuple[str, ...]]] = {
     "core, serve, black-box lane, case cache off": ((), ("--profile", "core")),
     "full, serve --latency-ms 300, sequential": (("--latency-ms", "300"), ()),
     "full, serve --latency-ms 300, in-test concurrency": (("--latency-ms", "300"), ()),
-    "full, serve --latency-ms 300, in-test concurrency, -n 4": (("--latency-ms", "300"), ("-n", "4")),
+    "full, serve --latency-ms 300, in-test concurrency, black-box lane": (("--latency-ms", "300"), ()),
+    "full, serve --latency-ms 300, in-test concurrency, -n 4, black-box lane": (("--latency-ms", "300"), ("-n", "4")),
 }
 #: Configurations that send every request of a test after the other (``budgets.concurrency = 1``).
 SEQUENTIAL: frozenset[str] = frozenset({"full, serve --latency-ms 300, sequential"})
@@ -64,6 +65,9 @@ SEQUENTIAL: frozenset[str] = frozenset({"full, serve --latency-ms 300, sequentia
 BLACK_BOX: frozenset[str] = frozenset({
     "full, serve, black-box lane", "core, serve, black-box lane",
     "full, serve, black-box lane, case cache off", "core, serve, black-box lane, case cache off",
+    # Under xdist the relay lane cannot share serve's fixed upstream address (D128).
+    "full, serve --latency-ms 300, in-test concurrency, black-box lane",
+    "full, serve --latency-ms 300, in-test concurrency, -n 4, black-box lane",
 })
 #: Configurations that generate every property case (``NEXHINA_CASE_CACHE=0``, D126): the first
 #: run on a machine, or after a change of spec, seed, example count, code or library. The others

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conformance.config import (
     CAPABILITIES,
@@ -25,7 +26,9 @@ from conformance.errors import ConfigError, ConnectError, TransportError, Transp
 from conformance.ledger import Ledger
 from conformance.model_rules_run import learn_rules  # issue 19 (s6)
 from conformance.transport import Transport
-from conformance.upstream.server import Upstream
+
+if TYPE_CHECKING:   # the upstream's server (uvicorn) is imported only when a run starts one
+    from conformance.upstream.server import Upstream
 
 if sys.version_info >= (3, 11):
     import tomllib

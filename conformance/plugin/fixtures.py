@@ -7,6 +7,7 @@ in ``pytest_unconfigure``.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,7 +17,9 @@ from conformance.plugin.state import RECORDER, STATE
 from conformance.recorder import VerdictRecorder
 from conformance.target import TargetSession
 from conformance.transport import Transport
-from conformance.upstream.server import Upstream
+
+if TYPE_CHECKING:
+    from conformance.upstream.server import Upstream
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,6 @@ from conformance.errors import TransportError
 from conformance.ledger import Ledger
 from conformance.model import REDACTED, Exchange
 from conformance.platform_client import PlatformClient, delete_run_objects, upstream_channel
-from conformance.upstream.app import UPSTREAM_MODELS
 
 #: The workerinput key that carries the run id of the channel to an xdist worker.
 RUN_ID_INPUT = "nexhina_run_channel_id"
@@ -101,6 +100,8 @@ def channel_name(run_id: str | None) -> str:
 def new_channel(run_id: str, settings: Settings) -> RunChannel:
     """The channel the run will create: one model ``nxc-<run id>-<capability>`` per capability
     whose model is not declared and that the scripted upstream serves."""
+    from conformance.upstream.app import UPSTREAM_MODELS  # starlette and the engines: only when a run has a channel
+
     caps = [cap for cap in channel_capabilities(settings) if cap in UPSTREAM_MODELS]
     return RunChannel(run_id, channel_name(run_id), {cap: f"nxc-{run_id}-{cap}" for cap in caps})
 
@@ -108,6 +109,8 @@ def new_channel(run_id: str, settings: Settings) -> RunChannel:
 def channel_body(channel: RunChannel, settings: Settings) -> dict[str, Any]:
     """The ``channel`` of ``POST /api/channel/``: the run's models mapped onto the upstream's."""
     assert settings.upstream is not None and settings.upstream.public_url is not None
+    from conformance.upstream.app import UPSTREAM_MODELS
+
     mapping = {model: UPSTREAM_MODELS[cap] for cap, model in channel.models.items()}
     # The chat model first: a channel test sends a chat with the channel's first model.
     models = sorted(channel.models.values(), key=lambda m: not m.endswith("-chat"))

@@ -106,3 +106,12 @@ def test_the_gitlab_job_reports_junit_and_keeps_the_baseline_in_its_cache() -> N
     assert job["artifacts"]["when"] == "always"  # type: ignore[index]
     assert job["artifacts"]["reports"]["junit"] == "reports/current/junit.xml"  # type: ignore[index]
     assert "reports/previous/" in job["cache"]["paths"] and job["cache"]["when"] == "always"  # type: ignore[index]
+
+
+def test_both_recipes_keep_the_generated_property_cases_between_runs() -> None:
+    steps = _load("github-actions.yml")["jobs"]["conformance"]["steps"]  # type: ignore[index]
+    cached = [s["with"]["path"] for s in steps if str(s.get("uses", "")).startswith("actions/cache/")]
+    assert len(cached) == 2 and all("~/.cache/nexhina-conformance" in paths for paths in cached)
+    job = _load("gitlab-ci.yml")["nexhina-conformance"]
+    assert job["variables"]["XDG_CACHE_HOME"] == "$CI_PROJECT_DIR/.cache"  # type: ignore[index]
+    assert ".cache/nexhina-conformance/" in job["cache"]["paths"]  # type: ignore[index]

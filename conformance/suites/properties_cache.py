@@ -185,14 +185,20 @@ class CaseCache:
     def save(self, plan: frozenset[str], unplanned: int, cases: Sequence[bytes]) -> None:
         """Write the file atomically (concurrent workers may write the same key); never raises."""
         stored = {"format": FORMAT, "plan": sorted(plan), "unplanned": unplanned, "cases": list(cases)}
+        temporary: Path | None = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=self.directory, suffix=".tmp", delete=False) as handle:
+                temporary = Path(handle.name)
                 pickle.dump(stored, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(handle.name, self.path)
+            os.replace(temporary, self.path)
+            temporary = None
             self._prune()
         except OSError as exc:
             logger.info("cannot write the case cache file %s: %s", self.path, exc)
+        finally:
+            if temporary is not None:
+                temporary.unlink(missing_ok=True)
 
     def _prune(self) -> None:
         files = sorted(self.directory.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import pickle
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -216,6 +217,17 @@ class PropertyRun:
             finally:
                 self._pool = None
 
+    def _keep_for_cache(self, case: AnyCase) -> None:
+        """Keep a generated case for the cache; a case that cannot be kept turns caching off for
+        this operation (the run itself never depends on the cache)."""
+        try:
+            assert self._recorded is not None
+            self._recorded.append(snapshot(case))
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            logger.info("%s: a generated case cannot be cached (%s); this operation's cases are not kept",
+                        self.op.operation_id, exc)
+            self._recorded = None
+
     def _save(self) -> None:
         """Keep the cases Hypothesis handed over (the whole generation ran) for the next run."""
         if self._cache is not None and self._recorded is not None:
@@ -226,7 +238,7 @@ class PropertyRun:
     def run(self, case: AnyCase) -> None:
         """Keep one generated case to send (or skip it); nothing is sent here (see `flush`)."""
         if self._recorded is not None:
-            self._recorded.append(snapshot(case))     # before anything below changes it
+            self._keep_for_cache(case)                # before anything below changes it
         self.stats.generated += 1
         phase = case.meta.phase.name.value if case.meta is not None else "unknown"
         self.stats.by_phase[phase] = self.stats.by_phase.get(phase, 0) + 1

@@ -143,3 +143,22 @@ def test_replayed_cases_send_and_judge_exactly_what_generated_ones_did(tmp_path:
     assert {s.pop("cases") for s in warm_by_op.values()} == {"cache"}
     assert sorted(s.pop("cases") for s in mended_by_op.values()) == ["cache"] * 12 + ["generated"]
     assert cold_by_op == warm_by_op == mended_by_op
+
+
+def test_a_case_that_cannot_be_kept_turns_caching_off_for_its_operation_only(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.suites import properties_run
+    from conformance.suites.properties_run import PropertyRun
+
+    def unpicklable(case: Any) -> bytes:
+        raise pickle.PicklingError("a value pickle cannot take")
+
+    monkeypatch.setattr(properties_run, "snapshot", unpicklable)
+    run = PropertyRun.__new__(PropertyRun)
+    run._recorded = []
+    run.op = type("Op", (), {"operation_id": "listModels"})()  # type: ignore[assignment]
+    run._keep_for_cache(object())
+    assert run._recorded is None
+    run._cache = CaseCache("unused", Path("/nonexistent"))
+    run._save()                      # nothing recorded: nothing written, nothing raised
+    assert not Path("/nonexistent").exists()

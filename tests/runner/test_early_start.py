@@ -29,7 +29,12 @@ def broken(transport, settings):
     raise RuntimeError("the send failed")
 
 def test_a_first():
-    note(what="first test")
+    # Started early, the send is on its way (its thread may not have run yet): wait for its note.
+    early = any(t.name.startswith("nexhina-early-") for t in threading.enumerate())
+    deadline = time.monotonic() + 10
+    while early and not (LOG.exists() and "send starts" in LOG.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    note(what="first test", send_seen=LOG.exists() and "send starts" in LOG.read_text())
 
 @pytest.mark.requirements("models.list.shape")
 def test_b_first_judged(verdict):
@@ -92,7 +97,8 @@ def test_one_process_starts_the_send_before_the_first_test(pytester: pytest.Pyte
     first = next(e for e in log if e["what"] == "first test")
     taken = next(e for e in log if e["what"] == "test takes it")
     assert str(send["thread"]).startswith("nexhina-early-test_c_waits")
-    assert float(send["at"]) <= float(first["at"])          # in the background before the first test
+    assert first["send_seen"] is True                        # in the background before the first test ended
+    assert float(send["at"]) <= float(first["at"])
     assert send["base_url"] == "http://127.0.0.1:9/v1" and send["has_transport"] is True
     assert taken["value"] == "answer"
     assert "the send failed" in result.stdout.str()          # re-raised in its test: ERROR

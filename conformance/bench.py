@@ -75,8 +75,9 @@ BLACK_BOX: frozenset[str] = frozenset({
 CACHE_OFF: frozenset[str] = frozenset({
     "full, serve, black-box lane, case cache off", "core, serve, black-box lane, case cache off",
 })
-#: The run the plain Schemathesis run is compared with (the ratio).
+#: The runs the plain Schemathesis run is compared with (the ratio): cases replayed, and generated.
 COMPARED = "full, serve, black-box lane"
+COMPARED_GENERATING = f"{COMPARED}, case cache off"
 #: Hostile faults run with the default timeouts under ``--hostile``.
 HOSTILE: tuple[str, ...] = (
     "hostile:chat-no-answer", "chat.stream.framing@never-ends", "chat.stream.framing@stall",
@@ -232,7 +233,7 @@ def table(rows: Sequence[Measurement]) -> str:
     ]
     theirs = next((m for m in rows if m.name == _SCHEMATHESIS), None)
     if theirs is not None and theirs.wall_s > 0 and theirs.cpu_s > 0:
-        compared = [m for m in rows if m.name in (COMPARED, f"{COMPARED}, case cache off")]
+        compared = [m for m in rows if m.name in (COMPARED, COMPARED_GENERATING)]
         lines += [""] if compared else []
         lines += [f"ratio {ours.name} / plain Schemathesis (same serve): {ours.wall_s / theirs.wall_s:.2f} "
                   f"wall, {ours.cpu_s / theirs.cpu_s:.2f} cpu" for ours in compared]
@@ -284,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     target = black_box(target)
                 env = {"NEXHINA_CASE_CACHE": "0"} if name in CACHE_OFF else None
                 rows.append(measure(name, run_options, target=target, env=env))
-                if name in (COMPARED, f"{COMPARED}, case cache off") and not args.no_schemathesis \
+                if name in (COMPARED, COMPARED_GENERATING) and not args.no_schemathesis \
                         and not any(m.name == _SCHEMATHESIS for m in rows):
                     plain = measure_schemathesis(target)
                     if plain is not None:

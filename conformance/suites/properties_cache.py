@@ -144,15 +144,12 @@ def restore(data: bytes, operation: Any) -> Case[Any]:
 
 @dataclass(frozen=True)
 class CachedCases:
-    """What one operation's generation produced: the coverage sample, the unsent rest, the cases."""
+    """What one operation's generation produced: the coverage sample, the number of unsent
+    coverage cases, and the cases in the order Hypothesis handed them over."""
 
     plan: frozenset[str]
     unplanned: int
-    cases: tuple[bytes, ...]
-
-    def restored(self, operation: Any) -> list[Case[Any]]:
-        """The cases, in the order Hypothesis handed them over."""
-        return [restore(data, operation) for data in self.cases]
+    cases: tuple[Case[Any], ...]
 
 
 class CaseCache:
@@ -167,8 +164,9 @@ class CaseCache:
         """The cache of ``label``'s cases in this run, or None when the run does not cache."""
         return cls(cache_key(label, settings)) if settings.properties.case_cache else None
 
-    def load(self) -> CachedCases | None:
-        """The cached cases, or None (no file, or one that does not load)."""
+    def load(self, operation: Any) -> CachedCases | None:
+        """The cached cases, restored for ``operation`` (the live Schemathesis operation), or None
+        (no file, or one that does not load or restore)."""
         try:
             raw = self.path.read_bytes()
         except OSError:
@@ -177,7 +175,8 @@ class CaseCache:
             stored = pickle.loads(raw)  # noqa: S301 - written by this module into the user's own cache
             if stored.get("format") != FORMAT:
                 return None
-            return CachedCases(frozenset(stored["plan"]), int(stored["unplanned"]), tuple(stored["cases"]))
+            cases = tuple(restore(data, operation) for data in stored["cases"])
+            return CachedCases(frozenset(stored["plan"]), int(stored["unplanned"]), cases)
         except Exception as exc:  # noqa: BLE001 - any broken file means: generate again
             logger.info("ignoring the case cache file %s: %s", self.path, exc)
             return None

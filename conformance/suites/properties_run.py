@@ -69,7 +69,6 @@ from conformance.suites.properties_schema import (
     failure_facts,
     loaded_schema,
     only_spec_values,
-    operation_of,
     operation_test,
     response_from_exchange,
 )
@@ -153,26 +152,20 @@ class PropertyRun:
               verdict: VerdictRecorder) -> PropertyRun:
         """The run of one operation (``"POST /chat/completions"``): its cases from the case cache, or
         its test built and its coverage sample planned (the cases recorded for the cache)."""
+        method, path = label.split(" ", 1)
+        api_operation = loaded_schema()[path][method]
+        op = operation(str(api_operation.definition.raw.get("operationId", "")))
         cache = CaseCache.for_run(label, settings)
-        cached = cache.load() if cache is not None else None
+        cached = cache.load(api_operation) if cache is not None else None
         if cached is not None:
-            method, path = label.split(" ", 1)
-            api_operation = loaded_schema()[path][method]
-            try:
-                cases = cached.restored(api_operation)
-            except Exception as exc:  # noqa: BLE001 - a file this code cannot read back: generate again
-                logger.info("%s: the cached cases do not restore (%s); generating them", label, exc)
-            else:
-                op = operation(str(api_operation.definition.raw.get("operationId", "")))
-                run = cls(op, settings=settings, transport=transport, models=models, verdict=verdict,
-                          coverage_ids=cached.plan)
-                run._replay = cases
-                run.stats.cases = "cache"
-                run._skip_unplanned(cached.unplanned)
-                return run
+            run = cls(op, settings=settings, transport=transport, models=models, verdict=verdict,
+                      coverage_ids=cached.plan)
+            run._replay = list(cached.cases)
+            run.stats.cases = "cache"
+            run._skip_unplanned(cached.unplanned)
+            return run
         with only_spec_values():
             test = operation_test(label, settings)
-        op = operation(str(operation_of(test).definition.raw.get("operationId", "")))
         explicit = explicit_cases(test)
         if not explicit:
             # Every operation has coverage probes; none means Hypothesis stores examples elsewhere now.
@@ -220,8 +213,9 @@ class PropertyRun:
     def _keep_for_cache(self, case: AnyCase) -> None:
         """Keep a generated case for the cache; a case that cannot be kept turns caching off for
         this operation (the run itself never depends on the cache)."""
+        if self._recorded is None:
+            return
         try:
-            assert self._recorded is not None
             self._recorded.append(snapshot(case))
         except (pickle.PicklingError, TypeError, AttributeError) as exc:
             logger.info("%s: a generated case cannot be cached (%s); this operation's cases are not kept",
@@ -237,8 +231,7 @@ class PropertyRun:
 
     def run(self, case: AnyCase) -> None:
         """Keep one generated case to send (or skip it); nothing is sent here (see `flush`)."""
-        if self._recorded is not None:
-            self._keep_for_cache(case)                # before anything below changes it
+        self._keep_for_cache(case)                    # before anything below changes it
         self.stats.generated += 1
         phase = case.meta.phase.name.value if case.meta is not None else "unknown"
         self.stats.by_phase[phase] = self.stats.by_phase.get(phase, 0) + 1

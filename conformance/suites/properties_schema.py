@@ -45,7 +45,6 @@ from schemathesis.checks import (
     unsupported_method,
 )
 from schemathesis.core.failures import Failure
-from schemathesis.generation.hypothesis.builder import ApiOperationMark
 
 from conformance.checks.errors import check_error_envelope, check_no_error_in_2xx
 from conformance.checks.properties import (
@@ -61,7 +60,7 @@ from conformance.model import Exchange, Violation
 from conformance.spec import load_spec
 
 if TYPE_CHECKING:
-    from schemathesis.schemas import APIOperation, BaseSchema
+    from schemathesis.schemas import BaseSchema
 
     from conformance.config import Settings
 
@@ -323,14 +322,6 @@ def only_spec_values() -> Iterator[None]:
     finally:
         providers._get_local_constants = original
         providers.CONSTANTS_CACHE.cache.clear()
-
-
-def operation_of(func: Callable[..., Any]) -> APIOperation[Any, Any, Any, Any]:
-    """The Schemathesis operation a built per-operation test belongs to."""
-    found = ApiOperationMark.get(func)
-    if found is None:
-        raise RuntimeError(f"{func!r} is not a Schemathesis per-operation test (schemathesis changed?)")
-    return found
 
 
 def operation_seed(seed: int, label: str) -> int:

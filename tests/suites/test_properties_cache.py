@@ -77,17 +77,22 @@ def test_a_body_less_case_keeps_the_not_set_singleton() -> None:
 
 
 def test_the_file_round_trips_and_a_broken_or_foreign_file_is_ignored(tmp_path: Path) -> None:
+    operation = loaded_schema()["/models"]["GET"]
+    cases = generated("GET /models")[:2]
     cache = CaseCache("k", tmp_path)
-    assert cache.load() is None
-    cache.save(frozenset({"a", "b"}), 7, [b"one", b"two"])
-    loaded = cache.load()
+    assert cache.load(operation) is None
+    cache.save(frozenset({"a", "b"}), 7, [snapshot(case) for case in cases])
+    loaded = cache.load(operation)
     assert loaded is not None
-    assert (loaded.plan, loaded.unplanned, loaded.cases) == (frozenset({"a", "b"}), 7, (b"one", b"two"))
+    assert (loaded.plan, loaded.unplanned) == (frozenset({"a", "b"}), 7)
+    assert [c.id for c in loaded.cases] == [c.id for c in cases] and loaded.cases[0].operation is operation
     cache.path.write_bytes(b"not a pickle")
-    assert cache.load() is None
+    assert cache.load(operation) is None
     cache.path.write_bytes(pickle.dumps({"format": properties_cache.FORMAT + 1, "plan": [], "unplanned": 0,
                                          "cases": []}))
-    assert cache.load() is None
+    assert cache.load(operation) is None
+    cache.save(frozenset(), 0, [b"not a snapshot"])
+    assert cache.load(operation) is None                # loads, but does not restore
     assert [p.name for p in tmp_path.iterdir()] == ["k.pickle"]     # no temporary file left behind
 
 
